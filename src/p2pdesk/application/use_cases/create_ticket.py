@@ -1,0 +1,110 @@
+"""Open a ticket in a team and give it to the team's fairest available agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from p2pdesk.application.assigning import assign_next
+from p2pdesk.application.audit import record_changes
+from p2pdesk.application.errors import IdempotencyConflict, IdempotencyRace, ValidationFailed
+from p2pdesk.application.lookups import available_agent_in_team, team_taking_tickets
+from p2pdesk.application.principal import Principal
+from p2pdesk.application.transaction import run_in_transaction
+from p2pdesk.application.views import ticket_view
+from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource
+from p2pdesk.ports.clock import Clock
+from p2pdesk.ports.queries import TicketView
+from p2pdesk.ports.repositories import IdempotencyRecord
+from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class CreateTicket:
+    subject: str
+    description: str
+    team_id: int
+    requester_email: str
+    priority: int = int(Priority.NORMAL)
+    reference_type: str | None = None
+    reference_id: str | None = None
+    agent_id: int | None = None
+    source: str = TicketSource.API.value
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # a digest of the request, so a reused key with another body is caught
+
+
+@dataclass(frozen=True)
+class CreateTicketResult:
+    ticket: TicketView
+    replayed: bool  # True when an earlier request with the same idempotency key created it
+
+
+class CreateTicketHandler:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    def __call__(self, command: CreateTicket, principal: Principal) -> CreateTicketResult:
+        principal.require_team_access(command.team_id)
+        priority = Priority.parse(command.priority)
+        reference = None
+        if command.reference_type is not None or command.reference_id is not None:
+            reference = Reference(command.reference_type or "", command.reference_id or "")
+        for _ in range(2):
+            try:
+                return run_in_transaction(
+                    self._uow_factory, lambda uow: self._create(uow, command, principal, priority, reference)
+                )
+            except IdempotencyRace:
+                continue  # the other request committed: the next run finds and replays it
+        raise AssertionError("an idempotency key raced twice")
+
+    def _create(
+        self,
+        uow: UnitOfWork,
+        command: CreateTicket,
+        principal: Principal,
+        priority: Priority,
+        reference: Reference | None,
+    ) -> CreateTicketResult:
+        key = command.idempotency_key
+        if key is not None:
+            previous = uow.idempotency.get(principal.actor, key)
+            if previous is not None:
+                return self._replay(uow, previous, command)
+        uow.assignment.lock_teams([command.team_id])
+        team = team_taking_tickets(uow, command.team_id)
+        at = self._clock.now()
+        ticket = Ticket.open_new(
+            number=uow.tickets.next_number(),
+            subject=command.subject,
+            description=command.description,
+            team_id=command.team_id,
+            priority=priority,
+            requester_email=command.requester_email,
+            source=TicketSource(command.source),
+            reference=reference,
+            at=at,
+        )
+        if command.agent_id is not None:
+            agent = available_agent_in_team(uow, command.agent_id, team)
+            assert agent.id is not None
+            if uow.assignment.lock_and_reload(command.team_id, agent.id, day_start=at) is None:
+                raise ValidationFailed(f"agent {agent.email} is not available", details={"field": "agent"})
+            ticket.assign(agent.id, at=at, reason="chosen by requester")
+            uow.assignment.record_assignments({agent.id: 1}, at=at)
+        else:
+            assign_next(uow, ticket, team, at=at, reason="least assigned today")
+        uow.tickets.add(ticket)
+        if key is not None:
+            uow.idempotency.add(principal.actor, key, IdempotencyRecord(command.fingerprint, ticket.id))
+        record_changes(uow, principal, at, [ticket])
+        return CreateTicketResult(ticket=ticket_view(ticket), replayed=False)
+
+    @staticmethod
+    def _replay(uow: UnitOfWork, previous: IdempotencyRecord, command: CreateTicket) -> CreateTicketResult:
+        if previous.fingerprint != command.fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was already used with a different request body")
+        ticket = uow.tickets.get(previous.ticket_id)
+        assert ticket is not None, "idempotency records point at tickets, which are never deleted"
+        return CreateTicketResult(ticket=ticket_view(ticket), replayed=True)

@@ -1,0 +1,21 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from p2pdesk.infrastructure.api import audit, directory, health, tickets
+
+urlpatterns = [
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("metrics", health.metrics),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/teams/", directory.TeamListView.as_view()),
+    path("api/v1/teams/<int:team_id>/", directory.TeamDetailView.as_view()),
+    path("api/v1/agents/", directory.AgentListView.as_view()),
+    path("api/v1/agents/<int:agent_id>/", directory.AgentDetailView.as_view()),
+    path("api/v1/tickets/", tickets.TicketListView.as_view()),
+    path("api/v1/tickets/bulk-update/", tickets.TicketBulkUpdateView.as_view()),
+    path("api/v1/tickets/reassign/", tickets.TicketReassignView.as_view()),
+    path("api/v1/tickets/<uuid:ticket_id>/", tickets.TicketDetailView.as_view()),
+    path("api/v1/audit-events/", audit.AuditEventListView.as_view()),
+]

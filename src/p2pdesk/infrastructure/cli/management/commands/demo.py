@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from p2pdesk import bootstrap
+from p2pdesk.application.principal import SYSTEM
+from p2pdesk.infrastructure.cli.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo desk (P2P teams, agents across them, realistic tickets) into an empty database."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        summary = load_demo(bootstrap.desk(), actor=SYSTEM)
+        if summary.skipped:
+            self.stdout.write("The desk already has teams; demo data not loaded.")
+            return
+        self.stdout.write(
+            f"Loaded {summary.teams} teams, {summary.agents} agents and {summary.tickets} tickets."
+        )

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.db import DatabaseError, connection
+
+
+def check_database() -> tuple[bool, str]:
+    """Round-trip a trivial query; the reason is safe to show (no connection details)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return False, type(error).__name__
+    return True, "ok"

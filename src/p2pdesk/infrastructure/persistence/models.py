@@ -1,0 +1,234 @@
+"""ORM models: private to the persistence adapter (import-linter enforces it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+# Memberships of agents never assigned sort first on this instead of NULL, so one plain b-tree
+# index serves the "least recently assigned" order on every database.
+NEVER_ASSIGNED = datetime(1970, 1, 1, tzinfo=UTC)
+
+ACTIVE_STATUSES = ("new", "open", "pending")
+
+
+class TeamRecord(models.Model):
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    timezone = models.CharField(max_length=64, default="UTC")
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_team"
+        verbose_name = "team"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"), condition=Q(deleted_at__isnull=True), name="team_live_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentRecord(models.Model):
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    teams = models.ManyToManyField(TeamRecord, through="MembershipRecord", related_name="agents")
+    # Counters: "today" is the desk's business day (P2PDESK_TIME_ZONE), kept in counters_day.
+    counters_day = models.DateField(null=True, blank=True)
+    assigned_today = models.PositiveIntegerField(default=0)
+    resolved_today = models.PositiveIntegerField(default=0)
+    total_assigned = models.PositiveIntegerField(default=0)
+    total_resolved = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_agent"
+        verbose_name = "agent"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=Q(deleted_at__isnull=True), name="agent_live_email_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class MembershipRecord(models.Model):
+    """An agent in a team, with the agent's load in that team's business day (the assignment pool).
+
+    `assigned_on_day` counts assignments since the start of the team's current business day only
+    while `last_assigned_at` falls in that day; older rows mean "nothing assigned today".
+    """
+
+    team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="memberships")
+    agent = models.ForeignKey(AgentRecord, on_delete=models.PROTECT, related_name="memberships")
+    available = models.BooleanField(default=True)
+    assigned_on_day = models.PositiveIntegerField(default=0)
+    last_assigned_at = models.DateTimeField(default=NEVER_ASSIGNED)
+
+    class Meta:
+        db_table = "p2pdesk_membership"
+        constraints = [models.UniqueConstraint(fields=["team", "agent"], name="membership_unique")]
+        indexes = [
+            models.Index(
+                fields=["team", "last_assigned_at", "agent"],
+                condition=Q(available=True),
+                name="pool_idle_order",
+            ),
+            models.Index(
+                fields=["team", "assigned_on_day", "last_assigned_at", "agent"],
+                condition=Q(available=True),
+                name="pool_load_order",
+            ),
+            models.Index(fields=["agent"], name="membership_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} in team {self.team_id}"
+
+
+class TicketRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.BigIntegerField(unique=True)
+    subject = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="tickets")
+    agent = models.ForeignKey(
+        AgentRecord, on_delete=models.PROTECT, related_name="tickets", null=True, blank=True
+    )
+    status = models.CharField(max_length=10, default="new")
+    priority = models.PositiveSmallIntegerField(default=3)
+    requester_email = models.CharField(max_length=254, blank=True, default="")
+    source = models.CharField(max_length=10, default="api")
+    reference_type = models.CharField(max_length=50, blank=True, default="")
+    reference_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "p2pdesk_ticket"
+        verbose_name = "ticket"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=4), name="ticket_priority_1_4"),
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "open", "pending", "resolved", "closed"]),
+                name="ticket_status_known",
+            ),
+        ]
+        # Lists are ordered newest first and paged by (created_at, id); each filter has an index that
+        # serves that order, so a page costs the same at 1,000 or 1,000,000 tickets.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ticket_recent"),
+            models.Index(fields=["team", "-created_at", "-id"], name="ticket_team_recent"),
+            models.Index(fields=["team", "status", "-created_at", "-id"], name="ticket_team_status_recent"),
+            models.Index(fields=["agent", "-created_at", "-id"], name="ticket_agent_recent"),
+            models.Index(fields=["status", "-created_at", "-id"], name="ticket_status_recent"),
+            models.Index(fields=["priority", "-created_at", "-id"], name="ticket_priority_recent"),
+            models.Index(fields=["requester_email", "-created_at", "-id"], name="ticket_requester_recent"),
+            models.Index(fields=["reference_type", "reference_id"], name="ticket_reference"),
+            models.Index(
+                fields=["agent", "priority", "created_at"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="ticket_active_by_agent",
+            ),
+            models.Index(
+                fields=["team", "priority", "created_at"],
+                condition=Q(status__in=ACTIVE_STATUSES, agent__isnull=True),
+                name="ticket_backlog",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"P2P-{self.number:06d} {self.subject}"
+
+
+class TicketNumberRecord(models.Model):
+    """Hands out ticket numbers: each insert takes the next id (gaps after rollbacks are fine)."""
+
+    class Meta:
+        db_table = "p2pdesk_ticket_number"
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class AuditEventRecord(models.Model):
+    """Append-only: on PostgreSQL a trigger rejects UPDATE, DELETE and TRUNCATE."""
+
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=50)
+    entity_type = models.CharField(max_length=20)
+    entity_id = models.CharField(max_length=64)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "p2pdesk_audit_event"
+        verbose_name = "audit event"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["entity_type", "entity_id", "-id"], name="audit_entity"),
+            models.Index(fields=["actor", "-id"], name="audit_actor"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.entity_type}:{self.entity_id}"
+
+
+class IdempotencyKeyRecord(models.Model):
+    scope = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    ticket = models.ForeignKey(TicketRecord, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "p2pdesk_idempotency_key"
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
+class UserRoleRecord(models.Model):
+    """The role of an API or web user: admin, team_lead, agent or integration."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="p2pdesk_role"
+    )
+    role = models.CharField(
+        max_length=20,
+        choices=[
+            ("admin", "admin"),
+            ("team_lead", "team lead"),
+            ("agent", "agent"),
+            ("integration", "integration"),
+        ],
+    )
+
+    class Meta:
+        db_table = "p2pdesk_user_role"
+        verbose_name = "user role"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"

@@ -1,0 +1,70 @@
+"""The unit of work on Django's transaction: commit explicitly, or everything rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+from django.db import DatabaseError, OperationalError, transaction
+
+from p2pdesk.application.errors import TransientConflict
+from p2pdesk.domain.events import DomainEvent
+from p2pdesk.infrastructure.persistence.assignment_pool import DjangoAssignmentPool
+from p2pdesk.infrastructure.persistence.repositories import (
+    DjangoAgentRepository,
+    DjangoAuditLog,
+    DjangoIdempotencyStore,
+    DjangoTeamRepository,
+    DjangoTicketRepository,
+)
+from p2pdesk.ports.unit_of_work import EventPublisher
+
+# PostgreSQL SQLSTATEs after which the whole transaction can run again unchanged.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def _is_transient(error: DatabaseError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES or "database is locked" in str(error)
+
+
+class DjangoUnitOfWork:
+    def __init__(self, *, desk_timezone: str, publisher: EventPublisher) -> None:
+        self.teams = DjangoTeamRepository()
+        self.agents = DjangoAgentRepository()
+        self.tickets = DjangoTicketRepository()
+        self.assignment = DjangoAssignmentPool(desk_timezone)
+        self.audit = DjangoAuditLog()
+        self.idempotency = DjangoIdempotencyStore()
+        self._publisher = publisher
+        self._committed = False
+        self._atomic = transaction.atomic()
+
+    def __enter__(self) -> DjangoUnitOfWork:
+        self._committed = False
+        self._atomic.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None and not self._committed:
+            transaction.set_rollback(True)
+        try:
+            self._atomic.__exit__(exc_type, exc, tb)
+        except OperationalError as error:  # raised by COMMIT itself
+            if _is_transient(error):
+                raise TransientConflict(str(error)) from error
+            raise
+        if isinstance(exc, DatabaseError) and _is_transient(exc):
+            raise TransientConflict(str(exc)) from exc
+
+    def commit(self) -> None:
+        self._committed = True
+
+    def publish_after_commit(self, events: Sequence[DomainEvent]) -> None:
+        published = list(events)
+        transaction.on_commit(lambda: self._publisher.publish(published))

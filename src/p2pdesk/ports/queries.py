@@ -1,0 +1,106 @@
+"""Read side: list and detail queries that return frozen views, never entities or ORM rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which teams' tickets a caller may see; None means every team."""
+
+    team_ids: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[V]):
+    results: list[V]
+    next_cursor: str | None
+    previous_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: uuid.UUID
+    number: str
+    subject: str
+    description: str
+    team: int
+    agent: int | None
+    status: str
+    priority: int
+    requester_email: str
+    source: str
+    reference: dict[str, str] | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TeamView:
+    id: int
+    name: str
+    description: str
+    timezone: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class AgentView:
+    id: int
+    email: str
+    name: str
+    teams: list[int]
+    is_active: bool
+    tickets_assigned_today: int
+    tickets_resolved_today: int
+    total_tickets_assigned: int
+    total_tickets_resolved: int
+
+
+@dataclass(frozen=True)
+class AuditEventView:
+    id: int
+    action: str
+    actor: str
+    at: datetime
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class InvalidQuery(Exception):
+    """Filter parameters that cannot be understood; `errors` maps parameter to messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        super().__init__("invalid query parameters")
+        self.errors = dict(errors)
+
+
+class TicketQueries(Protocol):
+    def list(
+        self, filters: Mapping[str, str], *, scope: Scope, cursor: str | None, limit: int
+    ) -> Page[TicketView]: ...
+    def get(self, ticket_id: uuid.UUID, *, scope: Scope) -> TicketView | None: ...
+
+
+class TeamQueries(Protocol):
+    def list(self, *, cursor: str | None, limit: int, include_deleted: bool = False) -> Page[TeamView]: ...
+    def get(self, team_id: int) -> TeamView | None: ...
+
+
+class AgentQueries(Protocol):
+    def list(self, filters: Mapping[str, str], *, cursor: str | None, limit: int) -> Page[AgentView]: ...
+    def get(self, agent_id: int) -> AgentView | None: ...
+
+
+class AuditQueries(Protocol):
+    def list(self, filters: Mapping[str, str], *, cursor: str | None, limit: int) -> Page[AuditEventView]: ...

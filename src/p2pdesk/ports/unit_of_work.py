@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Protocol
+
+from p2pdesk.domain.events import DomainEvent
+from p2pdesk.ports.repositories import (
+    AgentRepository,
+    AssignmentPool,
+    AuditLog,
+    IdempotencyStore,
+    TeamRepository,
+    TicketRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Nothing is kept unless `commit()` is called before the block ends."""
+
+    teams: TeamRepository
+    agents: AgentRepository
+    tickets: TicketRepository
+    assignment: AssignmentPool
+    audit: AuditLog
+    idempotency: IdempotencyStore
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def publish_after_commit(self, events: Sequence[DomainEvent]) -> None:
+        """Hand events to the event publisher once (and only if) the transaction commits."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
