@@ -74,8 +74,9 @@ TEMPLATES = [
 
 _sqlite_path = DATA_DIR / "p2pdesk.sqlite3"
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{_sqlite_path}", conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,0 +1,358 @@
+"""In-memory adapters for the ports, for use-case tests without a database.
+
+A FakeStore holds the committed state; each unit of work works on a deep copy and swaps it in on
+commit, so a use case that raises leaves the store exactly as it was (like a rolled-back transaction).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from p2pdesk.application.errors import IdempotencyRace
+from p2pdesk.bootstrap import Desk, DeskConfig, build_desk
+from p2pdesk.domain.agents import Agent
+from p2pdesk.domain.assignment import AgentLoad
+from p2pdesk.domain.business_day import business_day, start_of_business_day
+from p2pdesk.domain.events import DomainEvent
+from p2pdesk.domain.teams import Team
+from p2pdesk.domain.tickets import ACTIVE_STATUSES, Ticket
+from p2pdesk.ports.queries import AgentView, Page, Scope, TeamView, TicketView
+from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
+
+
+@dataclass
+class Membership:
+    available: bool = True
+    assigned_on_day: int = 0
+    last_assigned_at: datetime | None = None
+
+
+@dataclass
+class Counters:
+    day: date | None = None
+    assigned_today: int = 0
+    resolved_today: int = 0
+    total_assigned: int = 0
+    total_resolved: int = 0
+
+
+@dataclass
+class FakeStore:
+    teams: dict[int, Team] = field(default_factory=dict)
+    agents: dict[int, Agent] = field(default_factory=dict)
+    tickets: dict[uuid.UUID, Ticket] = field(default_factory=dict)
+    memberships: dict[tuple[int, int], Membership] = field(default_factory=dict)
+    counters: dict[int, Counters] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    next_ids: dict[str, int] = field(default_factory=lambda: {"team": 1, "agent": 1, "number": 1})
+
+    def take_id(self, kind: str) -> int:
+        value = self.next_ids[kind]
+        self.next_ids[kind] = value + 1
+        return value
+
+
+def _copy(entity: Any) -> Any:
+    clone = copy.deepcopy(entity)
+    clone._events = []
+    return clone
+
+
+class FakeTeams:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, team: Team) -> None:
+        team.id = self.store.take_id("team")
+        self.store.teams[team.id] = _copy(team)
+
+    def get(self, team_id: int) -> Team | None:
+        team = self.store.teams.get(team_id)
+        return _copy(team) if team else None
+
+    def get_many(self, team_ids: Sequence[int]) -> list[Team]:
+        return [_copy(self.store.teams[i]) for i in sorted(team_ids) if i in self.store.teams]
+
+    def save(self, team: Team) -> None:
+        assert team.id is not None
+        self.store.teams[team.id] = _copy(team)
+
+    def live_name_taken(self, name: str, *, exclude_id: int | None = None) -> bool:
+        return any(
+            t.name.lower() == name.lower() and not t.is_deleted and t.id != exclude_id
+            for t in self.store.teams.values()
+        )
+
+
+class FakeAgents:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, agent: Agent) -> None:
+        agent.id = self.store.take_id("agent")
+        self.store.agents[agent.id] = _copy(agent)
+        self.store.counters[agent.id] = Counters()
+        for team_id in agent.team_ids:
+            self.store.memberships[(team_id, agent.id)] = Membership(available=agent.is_available)
+
+    def get(self, agent_id: int, *, for_update: bool = False) -> Agent | None:
+        agent = self.store.agents.get(agent_id)
+        return _copy(agent) if agent else None
+
+    def get_many(self, agent_ids: Sequence[int]) -> list[Agent]:
+        return [_copy(self.store.agents[i]) for i in sorted(agent_ids) if i in self.store.agents]
+
+    def save(self, agent: Agent) -> None:
+        assert agent.id is not None
+        self.store.agents[agent.id] = _copy(agent)
+        for key in [k for k in self.store.memberships if k[1] == agent.id and k[0] not in agent.team_ids]:
+            del self.store.memberships[key]
+        for team_id in agent.team_ids:
+            self.store.memberships.setdefault((team_id, agent.id), Membership(available=False))
+
+    def live_email_taken(self, email: str, *, exclude_id: int | None = None) -> bool:
+        return any(
+            a.email == email and not a.is_deleted and a.id != exclude_id for a in self.store.agents.values()
+        )
+
+    def available_member_ids(self, team_id: int) -> list[int]:
+        return sorted(a for (t, a), m in self.store.memberships.items() if t == team_id and m.available)
+
+
+def _order(ticket: Ticket) -> tuple[int, datetime, str]:
+    return (int(ticket.priority), ticket.created_at, str(ticket.id))
+
+
+class FakeTickets:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def next_number(self) -> int:
+        return self.store.take_id("number")
+
+    def add(self, ticket: Ticket) -> None:
+        self.store.tickets[ticket.id] = _copy(ticket)
+
+    def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
+        ticket = self.store.tickets.get(ticket_id)
+        return _copy(ticket) if ticket else None
+
+    def get_many(self, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Ticket]:
+        return [_copy(self.store.tickets[i]) for i in sorted(ticket_ids) if i in self.store.tickets]
+
+    def save(self, ticket: Ticket) -> None:
+        self.store.tickets[ticket.id] = _copy(ticket)
+
+    def save_many(self, tickets: Sequence[Ticket]) -> None:
+        for ticket in tickets:
+            self.save(ticket)
+
+    def active_of_agents(
+        self, agent_ids: Sequence[int], *, for_update: bool = False
+    ) -> list[ActiveTicketRef]:
+        held = [t for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active]
+        return [ActiveTicketRef(t.id, t.team_id, t.agent_id) for t in sorted(held, key=_order)]
+
+    def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
+        backlog = [
+            t
+            for t in self.store.tickets.values()
+            if t.team_id == team_id and t.agent_id is None and t.is_active
+        ]
+        return [ActiveTicketRef(t.id, t.team_id, None) for t in sorted(backlog, key=_order)]
+
+    def active_ids_in_team(self, team_id: int) -> list[uuid.UUID]:
+        return [t.id for t in self.store.tickets.values() if t.team_id == team_id and t.is_active]
+
+    def reassign_bulk(self, changes: Sequence[tuple[uuid.UUID, int | None]], *, at: datetime) -> None:
+        for ticket_id, agent_id in changes:
+            ticket = self.store.tickets[ticket_id]
+            ticket.agent_id = agent_id
+            ticket.updated_at = at
+
+
+class FakeAssignmentPool:
+    """The reference pool: considers every member and lets the domain rule choose."""
+
+    def __init__(self, store: FakeStore, desk_timezone: str) -> None:
+        self.store = store
+        self.desk_timezone = desk_timezone
+        self.locked_teams: list[int] = []
+
+    def lock_teams(self, team_ids: Sequence[int]) -> None:
+        self.locked_teams.extend(sorted(set(team_ids)))
+
+    def _load(self, agent_id: int, m: Membership, day_start: datetime) -> AgentLoad:
+        today = m.last_assigned_at is not None and m.last_assigned_at >= day_start
+        return AgentLoad(agent_id, m.assigned_on_day if today else 0, m.last_assigned_at)
+
+    def loads(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
+        return [
+            self._load(a, m, day_start)
+            for (t, a), m in sorted(self.store.memberships.items())
+            if t == team_id and m.available
+        ]
+
+    def best_candidates(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
+        return self.loads(team_id, day_start=day_start)
+
+    def lock_and_reload(self, team_id: int, agent_id: int, *, day_start: datetime) -> AgentLoad | None:
+        m = self.store.memberships.get((team_id, agent_id))
+        return self._load(agent_id, m, day_start) if m and m.available else None
+
+    def record_assignments(self, counts: Mapping[int, int], *, at: datetime) -> None:
+        day = business_day(self.desk_timezone, at)
+        for agent_id, n in counts.items():
+            c = self.store.counters[agent_id]
+            if c.day != day:
+                c.day, c.assigned_today, c.resolved_today = day, 0, 0
+            c.assigned_today += n
+            c.total_assigned += n
+            for (team_id, member), m in self.store.memberships.items():
+                if member != agent_id:
+                    continue
+                start = start_of_business_day(self.store.teams[team_id].timezone, at)
+                today = m.last_assigned_at is not None and m.last_assigned_at >= start
+                m.assigned_on_day = (m.assigned_on_day if today else 0) + n
+                m.last_assigned_at = at
+
+    def record_resolutions(self, counts: Mapping[int, int], *, at: datetime) -> None:
+        day = business_day(self.desk_timezone, at)
+        for agent_id, n in counts.items():
+            c = self.store.counters[agent_id]
+            if c.day != day:
+                c.day, c.assigned_today, c.resolved_today = day, 0, 0
+            c.resolved_today += n
+            c.total_resolved += n
+
+    def sync_membership(self, agent: Agent) -> None:
+        for (team_id, member), m in self.store.memberships.items():
+            if member == agent.id:
+                team = self.store.teams[team_id]
+                m.available = agent.is_available and team_id in agent.team_ids and not team.is_deleted
+
+    def close_team(self, team_id: int) -> None:
+        for (t, _), m in self.store.memberships.items():
+            if t == team_id:
+                m.available = False
+
+
+class FakeAudit:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        self.store.audit.extend(entries)
+
+
+class FakeIdempotency:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.store.idempotency.get((scope, key))
+
+    def add(self, scope: str, key: str, record: IdempotencyRecord) -> None:
+        if (scope, key) in self.store.idempotency:
+            raise IdempotencyRace(key)
+        self.store.idempotency[(scope, key)] = record
+
+
+class FakeUnitOfWork:
+    def __init__(self, holder: FakeDesk) -> None:
+        self.holder = holder
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self.working = copy.deepcopy(self.holder.store)
+        self.teams = FakeTeams(self.working)
+        self.agents = FakeAgents(self.working)
+        self.tickets = FakeTickets(self.working)
+        self.assignment = FakeAssignmentPool(self.working, self.holder.config.time_zone)
+        self.audit = FakeAudit(self.working)
+        self.idempotency = FakeIdempotency(self.working)
+        self.pending: list[DomainEvent] = []
+        self.committed = False
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None and self.committed:
+            self.holder.store = self.working
+            self.holder.published.extend(self.pending)
+
+    def commit(self) -> None:
+        self.committed = True
+
+    def publish_after_commit(self, events: Sequence[DomainEvent]) -> None:
+        self.pending.extend(events)
+
+
+class FakeClock:
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+        self._ticks = itertools.count()
+
+    def now(self) -> datetime:
+        # Each call a microsecond later, so "least recently assigned" has a strict order.
+        return self.at + timedelta(microseconds=next(self._ticks))
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+class FakeQueries:
+    """Just enough of the query ports for use-case tests that read results back."""
+
+    def __init__(self, holder: FakeDesk) -> None:
+        self.holder = holder
+
+    def list(self, *args: Any, cursor: str | None = None, limit: int = 50, **kwargs: Any) -> Page[TeamView]:
+        teams = [t for t in self.holder.store.teams.values() if not t.is_deleted][:limit]
+        views = [TeamView(t.id or 0, t.name, t.description, t.timezone, t.is_active) for t in teams]
+        return Page(results=views, next_cursor=None)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("read the FakeStore directly in use-case tests")
+
+
+class FakeDesk:
+    """A Desk wired to in-memory adapters, with the store and published events at hand."""
+
+    def __init__(self, config: DeskConfig | None = None, clock: FakeClock | None = None) -> None:
+        self.store = FakeStore()
+        self.published: list[DomainEvent] = []
+        self.config = config or DeskConfig(time_zone="UTC")
+        self.clock = clock or FakeClock()
+        queries: Any = FakeQueries(self)
+        self.desk: Desk = build_desk(
+            lambda: FakeUnitOfWork(self),
+            self.clock,
+            self.config,
+            ticket_queries=queries,
+            team_queries=queries,
+            agent_queries=queries,
+            audit_queries=queries,
+        )
+
+    def ticket(self, ticket_id: uuid.UUID) -> Ticket:
+        return self.store.tickets[ticket_id]
+
+    def active_held(self, agent_id: int) -> int:
+        return sum(
+            1 for t in self.store.tickets.values() if t.agent_id == agent_id and t.status in ACTIVE_STATUSES
+        )
+
+    def actions(self, action: str) -> list[AuditEntry]:
+        return [e for e in self.store.audit if e.event.action == action]
+
+
+__all__ = ["AgentView", "FakeDesk", "Scope", "TicketView"]
