@@ -72,9 +72,7 @@ class CreateTicketHandler:
             previous = uow.idempotency.get(principal.actor, key)
             if previous is not None:
                 return self._replay(uow, previous, command)
-        uow.assignment.lock_teams([command.team_id])
         team = team_taking_tickets(uow, command.team_id)
-        at = self._clock.now()
         ticket = Ticket.open_new(
             number=uow.tickets.next_number(),
             subject=command.subject,
@@ -84,8 +82,11 @@ class CreateTicketHandler:
             requester_email=command.requester_email,
             source=TicketSource(command.source),
             reference=reference,
-            at=at,
+            at=self._clock.now(),
         )
+        # The team lock is held until commit: take it only once the rest is ready.
+        uow.assignment.lock_teams([command.team_id])
+        at = self._clock.now()
         if command.agent_id is not None:
             agent = available_agent_in_team(uow, command.agent_id, team)
             assert agent.id is not None
