@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from p2pdesk.application.errors import TransientConflict
 from p2pdesk.domain.assignment import AgentLoad, choose_agent, plan_distribution
 from p2pdesk.domain.business_day import start_of_business_day
 from p2pdesk.domain.events import DomainEvent
@@ -20,7 +21,8 @@ from p2pdesk.ports.repositories import ActiveTicketRef
 from p2pdesk.ports.unit_of_work import UnitOfWork
 
 # How often to re-pick when the chosen agent's load changed between reading and locking it
-# (another team's worker assigned them meanwhile). Past that the fresh choice is taken as is.
+# (another team's worker assigned them meanwhile). Past that the whole transaction runs again
+# rather than act on a load it knows is stale.
 _REPICKS = 5
 
 
@@ -29,7 +31,6 @@ def pick_agent(uow: UnitOfWork, team: Team, *, at: datetime) -> AgentLoad | None
     assert team.id is not None
     day_start = start_of_business_day(team.timezone, at)
     pool = uow.assignment
-    chosen: AgentLoad | None = None
     for _ in range(_REPICKS):
         chosen = choose_agent(pool.best_candidates(team.id, day_start=day_start))
         if chosen is None:
@@ -37,7 +38,7 @@ def pick_agent(uow: UnitOfWork, team: Team, *, at: datetime) -> AgentLoad | None
         fresh = pool.lock_and_reload(team.id, chosen.agent_id, day_start=day_start)
         if fresh == chosen:
             return chosen
-    return chosen
+    raise TransientConflict(f"agent loads in team {team.id} kept changing while picking")
 
 
 def assign_next(uow: UnitOfWork, ticket: Ticket, team: Team, *, at: datetime, reason: str) -> bool:
