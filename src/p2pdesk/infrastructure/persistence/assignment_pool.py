@@ -42,6 +42,41 @@ def _load(row: MembershipRecord, day_start: datetime) -> AgentLoad:
     )
 
 
+# Both candidates in one round trip, each an index-ordered LIMIT 1 (pool_idle_order, pool_load_order).
+_CANDIDATES_SQL = """
+SELECT * FROM (
+    SELECT id, team_id, agent_id, available, assigned_on_day, last_assigned_at FROM p2pdesk_membership
+    WHERE team_id = %s AND available AND last_assigned_at < %s
+    ORDER BY last_assigned_at, agent_id LIMIT 1
+) AS idle
+UNION ALL
+SELECT * FROM (
+    SELECT id, team_id, agent_id, available, assigned_on_day, last_assigned_at FROM p2pdesk_membership
+    WHERE team_id = %s AND available
+    ORDER BY assigned_on_day, last_assigned_at, agent_id LIMIT 1
+) AS least_loaded
+"""
+
+_LOCK_AND_RELOAD_SQL = """
+SELECT m.id, m.team_id, m.agent_id, m.available, m.assigned_on_day, m.last_assigned_at
+FROM p2pdesk_membership AS m JOIN p2pdesk_agent AS a ON a.id = m.agent_id
+WHERE m.team_id = %s AND m.agent_id = %s AND m.available
+"""
+
+# PostgreSQL works out each team's day start from the team's timezone name, so one statement
+# updates every membership of the agent whatever their timezones.
+_BUMP_MEMBERSHIPS_SQL = """
+UPDATE p2pdesk_membership AS m SET
+    assigned_on_day = CASE
+        WHEN m.last_assigned_at
+            >= (date_trunc('day', %(at)s AT TIME ZONE t.timezone) AT TIME ZONE t.timezone)
+        THEN m.assigned_on_day + %(n)s ELSE %(n)s END,
+    last_assigned_at = %(at)s
+FROM p2pdesk_team AS t
+WHERE t.id = m.team_id AND m.agent_id = %(agent)s
+"""
+
+
 class DjangoAssignmentPool:
     def __init__(self, desk_timezone: str) -> None:
         self._desk_timezone = desk_timezone
@@ -54,17 +89,16 @@ class DjangoAssignmentPool:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TEAM_LOCK_NAMESPACE, team_id])
 
     def best_candidates(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
-        pool = MembershipRecord.objects.filter(team_id=team_id, available=True)
-        idle = pool.filter(last_assigned_at__lt=day_start).order_by("last_assigned_at", "agent_id").first()
-        if idle is not None:
-            return [_load(idle, day_start)]
-        busiest_first = pool.order_by("assigned_on_day", "last_assigned_at", "agent_id").first()
-        return [_load(busiest_first, day_start)] if busiest_first else []
+        """The idle agent who waited longest (load 0 today), and the least-loaded agent."""
+        rows = MembershipRecord.objects.raw(_CANDIDATES_SQL, [team_id, day_start, team_id])
+        return [_load(row, day_start) for row in rows]
 
     def lock_and_reload(self, team_id: int, agent_id: int, *, day_start: datetime) -> AgentLoad | None:
-        AgentRecord.objects.select_for_update(no_key=True).filter(id=agent_id).values_list("id").first()
-        row = MembershipRecord.objects.filter(team_id=team_id, agent_id=agent_id, available=True).first()
-        return _load(row, day_start) if row else None
+        sql = _LOCK_AND_RELOAD_SQL
+        if connection.vendor == "postgresql":
+            sql += " FOR NO KEY UPDATE OF a"
+        rows = list(MembershipRecord.objects.raw(sql, [team_id, agent_id]))
+        return _load(rows[0], day_start) if rows else None
 
     def loads(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
         rows = MembershipRecord.objects.filter(team_id=team_id, available=True).order_by("agent_id")
@@ -85,15 +119,7 @@ class DjangoAssignmentPool:
                 counters_day=desk_day,
                 total_assigned=F("total_assigned") + n,
             )
-            # The load in each of the agent's teams counts from that team's own day start.
-            for team_id, tz in self._membership_timezones(agent_id):
-                day_start = start_of_business_day(tz, at)
-                MembershipRecord.objects.filter(team_id=team_id, agent_id=agent_id).update(
-                    assigned_on_day=Case(
-                        When(last_assigned_at__gte=day_start, then=F("assigned_on_day") + n), default=Value(n)
-                    ),
-                    last_assigned_at=at,
-                )
+            self._bump_memberships(agent_id, n, at)
 
     def record_resolutions(self, counts: Mapping[int, int], *, at: datetime) -> None:
         desk_day = business_day(self._desk_timezone, at)
@@ -119,9 +145,18 @@ class DjangoAssignmentPool:
         MembershipRecord.objects.filter(team_id=team_id).update(available=False)
 
     @staticmethod
-    def _membership_timezones(agent_id: int) -> list[tuple[int, str]]:
-        return list(
-            MembershipRecord.objects.filter(agent_id=agent_id)
-            .values_list("team_id", "team__timezone")
-            .order_by("team_id")
-        )
+    def _bump_memberships(agent_id: int, n: int, at: datetime) -> None:
+        """The load in each of the agent's teams counts from that team's own day start."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_BUMP_MEMBERSHIPS_SQL, {"at": at, "n": n, "agent": agent_id})
+            return
+        memberships = MembershipRecord.objects.filter(agent_id=agent_id).order_by("team_id")
+        for team_id, tz in memberships.values_list("team_id", "team__timezone"):
+            MembershipRecord.objects.filter(team_id=team_id, agent_id=agent_id).update(
+                assigned_on_day=Case(
+                    When(last_assigned_at__gte=start_of_business_day(tz, at), then=F("assigned_on_day") + n),
+                    default=Value(n),
+                ),
+                last_assigned_at=at,
+            )
