@@ -7,6 +7,8 @@ DEBUG              "1" for development (default on only when no SECRET_KEY is se
 ALLOWED_HOSTS      comma-separated (default: localhost,127.0.0.1,[::1],testserver)
 P2PDESK_TIME_ZONE  the desk's timezone: new teams default to it, agents' "today" counters use it
 LOG_LEVEL          INFO by default; logs are JSON lines on stdout
+P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDESK_DATA_DIR/files)
+P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from config.logging import configure_logging
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("P2PDESK_DATA_DIR", Path.cwd() / "var"))
+P2PDESK_DATA_DIR = DATA_DIR
 
 _secret = os.environ.get("SECRET_KEY")
 DEBUG = os.environ.get("DEBUG", "0" if _secret else "1") == "1"
@@ -93,6 +96,14 @@ TIME_ZONE = "UTC"
 P2PDESK_TIME_ZONE = os.environ.get("P2PDESK_TIME_ZONE", "UTC")
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
+
+# Mail intake: raw messages and attachments go to the file store (a local folder by default).
+P2PDESK_FILES_DIR = Path(os.environ.get("P2PDESK_FILES_DIR", DATA_DIR / "files"))
+P2PDESK_MAX_MESSAGE_BYTES = int(os.environ.get("P2PDESK_MAX_MESSAGE_BYTES", 25 * 1024 * 1024))
+# Fernet key for mailbox secrets at rest (`python -c "from cryptography.fernet import Fernet;
+# print(Fernet.generate_key().decode())"`); derived from SECRET_KEY when unset.
+P2PDESK_ENCRYPTION_KEY = os.environ.get("P2PDESK_ENCRYPTION_KEY") or None
+P2PDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("P2PDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -5,20 +5,31 @@ Entrypoints (API, CLI) call `desk()`; tests build a Desk with fakes through `bui
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
+from pathlib import Path
 
 from p2pdesk.application.principal import Principal, Role
+from p2pdesk.application.routing import MailboxDefaultRouter
 from p2pdesk.application.use_cases.bulk_update_tickets import BulkUpdateTicketsHandler
 from p2pdesk.application.use_cases.create_ticket import CreateTicketHandler
+from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
 from p2pdesk.application.use_cases.manage_agents import AgentHandlers
+from p2pdesk.application.use_cases.manage_mailboxes import MailboxHandlers
 from p2pdesk.application.use_cases.manage_teams import TeamHandlers
+from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxesHandler
 from p2pdesk.application.use_cases.reassign_tickets import ReassignTicketsHandler
+from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantinedHandler
 from p2pdesk.application.use_cases.update_ticket import UpdateTicketHandler
 from p2pdesk.domain.business_day import business_day
 from p2pdesk.ports.clock import Clock
-from p2pdesk.ports.queries import AgentQueries, AuditQueries, TeamQueries, TicketQueries
+from p2pdesk.ports.intake import MailboxConfig
+from p2pdesk.ports.mail import FileStore, MessageParser
+from p2pdesk.ports.mailboxes import MailboxReader, MailboxReaders, MailboxUnavailable, PollLock
+from p2pdesk.ports.queries import AgentQueries, AuditQueries, IntakeQueries, TeamQueries, TicketQueries
+from p2pdesk.ports.routing import Router
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -33,6 +44,24 @@ class DeskConfig:
 
 
 @dataclass(frozen=True)
+class Adapters:
+    """Everything the use cases and queries are built from; the composition root picks them."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    ticket_queries: TicketQueries
+    team_queries: TeamQueries
+    agent_queries: AgentQueries
+    audit_queries: AuditQueries
+    intake_queries: IntakeQueries
+    parser: MessageParser
+    files: FileStore
+    router: Router
+    readers: MailboxReaders
+    poll_lock: PollLock
+
+
+@dataclass(frozen=True)
 class Desk:
     create_ticket: CreateTicketHandler
     update_ticket: UpdateTicketHandler
@@ -40,34 +69,52 @@ class Desk:
     reassign_tickets: ReassignTicketsHandler
     teams: TeamHandlers
     agents: AgentHandlers
+    ingest_message: IngestMessageHandler
+    mailboxes: MailboxHandlers
+    retry_quarantined: RetryQuarantinedHandler
+    poll_mailboxes: PollMailboxesHandler
     ticket_queries: TicketQueries
     team_queries: TeamQueries
     agent_queries: AgentQueries
     audit_queries: AuditQueries
+    intake_queries: IntakeQueries
+    files: FileStore
 
 
-def build_desk(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    config: DeskConfig,
-    *,
-    ticket_queries: TicketQueries,
-    team_queries: TeamQueries,
-    agent_queries: AgentQueries,
-    audit_queries: AuditQueries,
-) -> Desk:
+def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
+    a = adapters
+    ingest = IngestMessageHandler(a.uow_factory, a.clock, a.parser, a.files, a.router)
     return Desk(
-        create_ticket=CreateTicketHandler(uow_factory, clock),
-        update_ticket=UpdateTicketHandler(uow_factory, clock),
-        bulk_update_tickets=BulkUpdateTicketsHandler(uow_factory, clock),
-        reassign_tickets=ReassignTicketsHandler(uow_factory, clock),
-        teams=TeamHandlers(uow_factory, clock, default_timezone=config.time_zone),
-        agents=AgentHandlers(uow_factory, clock),
-        ticket_queries=ticket_queries,
-        team_queries=team_queries,
-        agent_queries=agent_queries,
-        audit_queries=audit_queries,
+        create_ticket=CreateTicketHandler(a.uow_factory, a.clock),
+        update_ticket=UpdateTicketHandler(a.uow_factory, a.clock),
+        bulk_update_tickets=BulkUpdateTicketsHandler(a.uow_factory, a.clock),
+        reassign_tickets=ReassignTicketsHandler(a.uow_factory, a.clock),
+        teams=TeamHandlers(a.uow_factory, a.clock, default_timezone=config.time_zone),
+        agents=AgentHandlers(a.uow_factory, a.clock),
+        ingest_message=ingest,
+        mailboxes=MailboxHandlers(a.uow_factory, a.clock),
+        retry_quarantined=RetryQuarantinedHandler(a.uow_factory, a.clock, a.files, ingest),
+        poll_mailboxes=PollMailboxesHandler(a.uow_factory, a.readers, a.files, ingest, a.poll_lock),
+        ticket_queries=a.ticket_queries,
+        team_queries=a.team_queries,
+        agent_queries=a.agent_queries,
+        audit_queries=a.audit_queries,
+        intake_queries=a.intake_queries,
+        files=a.files,
     )
+
+
+class KindReaders:
+    """Picks a mailbox's reader by its kind; each adapter registers a factory here."""
+
+    def __init__(self, factories: dict[str, Callable[[MailboxConfig], MailboxReader]]) -> None:
+        self._factories = factories
+
+    def open(self, mailbox: MailboxConfig) -> MailboxReader:
+        factory = self._factories.get(mailbox.kind)
+        if factory is None:
+            raise MailboxUnavailable(f"mailboxes of kind {mailbox.kind!r} cannot be read yet")
+        return factory(mailbox)
 
 
 @cache
@@ -75,33 +122,74 @@ def desk() -> Desk:
     """The desk wired to Django persistence; built on first use, never at import time."""
     from django.conf import settings
 
+    from p2pdesk.infrastructure.email.imap import ImapMailboxReader, ImapSettings
+    from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
+    from p2pdesk.infrastructure.email.parsing import EmailMessageParser
     from p2pdesk.infrastructure.events.metrics import PrometheusEventPublisher
+    from p2pdesk.infrastructure.persistence.intake_queries import DjangoIntakeQueries
+    from p2pdesk.infrastructure.persistence.locks import DatabasePollLock
     from p2pdesk.infrastructure.persistence.queries import (
         DjangoAgentQueries,
         DjangoAuditQueries,
         DjangoTeamQueries,
         DjangoTicketQueries,
     )
+    from p2pdesk.infrastructure.persistence.secrets import SecretCipher
     from p2pdesk.infrastructure.persistence.unit_of_work import DjangoUnitOfWork
+    from p2pdesk.infrastructure.storage.local import LocalFileStore
 
     config = DeskConfig(time_zone=settings.P2PDESK_TIME_ZONE)
     clock = SystemClock()
     publisher = PrometheusEventPublisher()
+    files = LocalFileStore(settings.P2PDESK_FILES_DIR)
+
+    cipher = SecretCipher.from_settings(settings.P2PDESK_ENCRYPTION_KEY, settings.SECRET_KEY)
 
     def uow_factory() -> UnitOfWork:
-        return DjangoUnitOfWork(desk_timezone=config.time_zone, publisher=publisher)
+        return DjangoUnitOfWork(desk_timezone=config.time_zone, publisher=publisher, cipher=cipher)
 
     def desk_today() -> date:
         return business_day(config.time_zone, clock.now())
 
+    def maildir(mailbox: MailboxConfig) -> MailboxReader:
+        return MaildirMailboxReader(MaildirSettings(path=Path(mailbox.settings["path"])))
+
+    def imap(mailbox: MailboxConfig) -> MailboxReader:
+        with uow_factory() as uow:
+            secret = uow.mailboxes.secret(mailbox.id)
+        if secret is None:
+            raise MailboxUnavailable(f"mailbox {mailbox.name!r} has no usable secret; set it again")
+        s = mailbox.settings
+        xoauth2 = s.get("auth") == "xoauth2"
+        return ImapMailboxReader(
+            ImapSettings(
+                host=s["host"],
+                port=int(s["port"]),
+                security=s["security"],
+                username=s["username"],
+                folder=s["folder"],
+                processed_folder=s["processed_folder"],
+                password=None if xoauth2 else secret,
+                oauth2_token=secret if xoauth2 else None,
+            )
+        )
+
     return build_desk(
-        uow_factory,
-        clock,
+        Adapters(
+            uow_factory=uow_factory,
+            clock=clock,
+            ticket_queries=DjangoTicketQueries(),
+            team_queries=DjangoTeamQueries(),
+            agent_queries=DjangoAgentQueries(desk_today),
+            audit_queries=DjangoAuditQueries(),
+            intake_queries=DjangoIntakeQueries(),
+            parser=EmailMessageParser(files, max_attachment_bytes=settings.P2PDESK_MAX_ATTACHMENT_BYTES),
+            files=files,
+            router=MailboxDefaultRouter(),
+            readers=KindReaders({"maildir": maildir, "imap": imap}),
+            poll_lock=DatabasePollLock(),
+        ),
         config,
-        ticket_queries=DjangoTicketQueries(),
-        team_queries=DjangoTeamQueries(),
-        agent_queries=DjangoAgentQueries(desk_today),
-        audit_queries=DjangoAuditQueries(),
     )
 
 

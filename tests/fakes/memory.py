@@ -7,22 +7,28 @@ commit, so a use case that raises leaves the store exactly as it was (like a rol
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import itertools
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from p2pdesk.application.errors import IdempotencyRace
-from p2pdesk.bootstrap import Desk, DeskConfig, build_desk
+from p2pdesk.application.routing import MailboxDefaultRouter
+from p2pdesk.bootstrap import Adapters, Desk, DeskConfig, build_desk
 from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.assignment import AgentLoad
 from p2pdesk.domain.business_day import business_day, start_of_business_day
 from p2pdesk.domain.events import DomainEvent
+from p2pdesk.domain.messages import TicketMessage
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import ACTIVE_STATUSES, Ticket
+from p2pdesk.ports.intake import InboundRecord, MailboxConfig, QuarantinedMessage
+from p2pdesk.ports.mail import ParsedMessage, StoredFile, UnparseableMessage
 from p2pdesk.ports.queries import AgentView, Page, Scope, TeamView, TicketView
 from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
 
@@ -52,6 +58,10 @@ class FakeStore:
     counters: dict[int, Counters] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    mailboxes: dict[int, MailboxConfig] = field(default_factory=dict)
+    inbound: dict[tuple[int | None, str], InboundRecord] = field(default_factory=dict)
+    thread: list[TicketMessage] = field(default_factory=list)
+    quarantine: dict[int, QuarantinedMessage] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=lambda: {"team": 1, "agent": 1, "number": 1})
 
     def take_id(self, kind: str) -> int:
@@ -144,6 +154,9 @@ class FakeTickets:
     def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
         ticket = self.store.tickets.get(ticket_id)
         return _copy(ticket) if ticket else None
+
+    def id_by_number(self, number: int) -> uuid.UUID | None:
+        return next((t.id for t in self.store.tickets.values() if t.number == number), None)
 
     def get_many(self, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Ticket]:
         return [_copy(self.store.tickets[i]) for i in sorted(ticket_ids) if i in self.store.tickets]
@@ -266,6 +279,110 @@ class FakeIdempotency:
         self.store.idempotency[(scope, key)] = record
 
 
+class FakeThread:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, message: TicketMessage) -> None:
+        self.store.thread.append(message)
+
+    def ticket_for_message_ids(self, message_ids: Sequence[str]) -> uuid.UUID | None:
+        known = {m.message_id: m.ticket_id for m in self.store.thread if m.message_id}
+        return next((known[i] for i in message_ids if i in known), None)
+
+    def thread(self, ticket_id: uuid.UUID) -> list[TicketMessage]:
+        return [m for m in self.store.thread if m.ticket_id == ticket_id]
+
+
+class FakeInbound:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def find(self, mailbox_id: int | None, key: str) -> InboundRecord | None:
+        return self.store.inbound.get((mailbox_id, key))
+
+    def add(self, record: InboundRecord) -> None:
+        if (record.mailbox_id, record.key) in self.store.inbound:
+            raise IdempotencyRace(record.key)
+        self.store.inbound[(record.mailbox_id, record.key)] = record
+
+
+class FakeMailboxes:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def by_name(self, name: str) -> MailboxConfig | None:
+        return next((m for m in self.store.mailboxes.values() if m.name == name), None)
+
+    def get(self, mailbox_id: int) -> MailboxConfig | None:
+        return self.store.mailboxes.get(mailbox_id)
+
+    def list_enabled(self) -> list[MailboxConfig]:
+        return [m for m in self.store.mailboxes.values() if m.enabled]
+
+    def save_cursor(self, mailbox_id: int, cursor: dict[str, Any]) -> None:
+        self.store.mailboxes[mailbox_id] = replace(self.store.mailboxes[mailbox_id], cursor=cursor)
+
+    def record_poll(self, mailbox_id: int, *, error: str | None) -> None:
+        return None
+
+
+class FakeQuarantine:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, *, mailbox_id: int | None, raw_key: str, raw_sha256: str, reason: str, at: datetime) -> int:
+        for entry in self.store.quarantine.values():
+            if (entry.mailbox_id, entry.raw_sha256) == (mailbox_id, raw_sha256):
+                self.store.quarantine[entry.id] = replace(
+                    entry, attempts=entry.attempts + 1, reason=reason, resolved=False
+                )
+                return entry.id
+        new_id = len(self.store.quarantine) + 1
+        self.store.quarantine[new_id] = QuarantinedMessage(
+            new_id, mailbox_id, raw_key, raw_sha256, reason, 1, False
+        )
+        return new_id
+
+    def get(self, quarantine_id: int, *, for_update: bool = False) -> QuarantinedMessage | None:
+        return self.store.quarantine.get(quarantine_id)
+
+    def resolve(self, quarantine_id: int, *, outcome: str, at: datetime) -> None:
+        self.store.quarantine[quarantine_id] = replace(self.store.quarantine[quarantine_id], resolved=True)
+
+    def fail_again(self, quarantine_id: int, *, reason: str, at: datetime) -> None:
+        entry = self.store.quarantine[quarantine_id]
+        self.store.quarantine[quarantine_id] = replace(entry, attempts=entry.attempts + 1, reason=reason)
+
+
+class FakeFileStore:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredFile:
+        data = stream.read()
+        digest = hashlib.sha256(data).hexdigest()
+        self.files[digest] = data
+        return StoredFile(key=digest, size=len(data), sha256=digest)
+
+    def open(self, key: str) -> BinaryIO:
+        return io.BytesIO(self.files[key])
+
+
+class FakeParser:
+    """Parses by lookup: tests register the ParsedMessage each raw message stands for."""
+
+    def __init__(self) -> None:
+        self.messages: dict[bytes, ParsedMessage] = {}
+        self.broken: set[bytes] = set()
+
+    def parse(self, raw: BinaryIO) -> ParsedMessage:
+        data = raw.read()
+        if data in self.broken:
+            raise UnparseableMessage("garbage")
+        return self.messages[data]
+
+
 class FakeUnitOfWork:
     def __init__(self, holder: FakeDesk) -> None:
         self.holder = holder
@@ -278,6 +395,10 @@ class FakeUnitOfWork:
         self.assignment = FakeAssignmentPool(self.working, self.holder.config.time_zone)
         self.audit = FakeAudit(self.working)
         self.idempotency = FakeIdempotency(self.working)
+        self.messages = FakeThread(self.working)
+        self.inbound = FakeInbound(self.working)
+        self.mailboxes = FakeMailboxes(self.working)
+        self.quarantine = FakeQuarantine(self.working)
         self.pending: list[DomainEvent] = []
         self.committed = False
         return self
@@ -324,6 +445,30 @@ class FakeQueries:
         raise NotImplementedError("read the FakeStore directly in use-case tests")
 
 
+class FakeReaders:
+    """Mailbox readers by mailbox name, for poll tests."""
+
+    def __init__(self) -> None:
+        self.readers: dict[str, Any] = {}
+
+    def open(self, mailbox: MailboxConfig) -> Any:
+        return self.readers[mailbox.name]
+
+
+class FakePollLock:
+    def __init__(self) -> None:
+        self.held: set[int] = set()
+
+    def try_acquire(self, mailbox_id: int) -> bool:
+        if mailbox_id in self.held:
+            return False
+        self.held.add(mailbox_id)
+        return True
+
+    def release(self, mailbox_id: int) -> None:
+        self.held.discard(mailbox_id)
+
+
 class FakeDesk:
     """A Desk wired to in-memory adapters, with the store and published events at hand."""
 
@@ -332,16 +477,42 @@ class FakeDesk:
         self.published: list[DomainEvent] = []
         self.config = config or DeskConfig(time_zone="UTC")
         self.clock = clock or FakeClock()
+        self.parser = FakeParser()
+        self.files = FakeFileStore()
+        self.readers = FakeReaders()
         queries: Any = FakeQueries(self)
         self.desk: Desk = build_desk(
-            lambda: FakeUnitOfWork(self),
-            self.clock,
+            Adapters(
+                uow_factory=lambda: FakeUnitOfWork(self),
+                clock=self.clock,
+                ticket_queries=queries,
+                team_queries=queries,
+                agent_queries=queries,
+                audit_queries=queries,
+                intake_queries=queries,
+                parser=self.parser,
+                files=self.files,
+                router=MailboxDefaultRouter(),
+                readers=self.readers,
+                poll_lock=FakePollLock(),
+            ),
             self.config,
-            ticket_queries=queries,
-            team_queries=queries,
-            agent_queries=queries,
-            audit_queries=queries,
         )
+
+    def add_mailbox(self, name: str, team_id: int, **fields: Any) -> MailboxConfig:
+        mailbox = MailboxConfig(
+            id=len(self.store.mailboxes) + 1,
+            name=name,
+            kind=fields.pop("kind", "maildir"),
+            settings=fields.pop("settings", {}),
+            default_team_id=team_id,
+            enabled=fields.pop("enabled", True),
+            acknowledge=fields.pop("acknowledge", False),
+            poll_interval_seconds=60,
+            **fields,
+        )
+        self.store.mailboxes[mailbox.id] = mailbox
+        return mailbox
 
     def ticket(self, ticket_id: uuid.UUID) -> Ticket:
         return self.store.tickets[ticket_id]

@@ -239,6 +239,17 @@ class Ticket(RecordsEvents):
         self._record("ticket.moved", {"team": before}, {"team": team_id})
         return True
 
+    def add_to_thread(
+        self, *, message_uuid: uuid.UUID, direction: str, message_id: str | None, sender: str, at: datetime
+    ) -> None:
+        """Record a new thread entry (mail in, reply out, internal note) as a change to the ticket."""
+        self.updated_at = at
+        self._record(
+            "ticket.message_added",
+            {},
+            {"message": str(message_uuid), "direction": direction, "message_id": message_id, "from": sender},
+        )
+
     def _set_status(self, new: TicketStatus, at: datetime) -> None:
         before = self.status
         self.status = new

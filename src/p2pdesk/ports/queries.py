@@ -104,3 +104,76 @@ class AgentQueries(Protocol):
 
 class AuditQueries(Protocol):
     def list(self, filters: Mapping[str, str], *, cursor: str | None, limit: int) -> Page[AuditEventView]: ...
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str | None
+    inline: bool
+    skipped_reason: str | None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: uuid.UUID
+    direction: str
+    from_address: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    text: str
+    html: str | None
+    message_id: str | None
+    author: str
+    created_at: datetime
+    attachments: list[AttachmentView]
+
+
+@dataclass(frozen=True)
+class QuarantineView:
+    id: int
+    mailbox: str
+    raw_sha256: str
+    reason: str
+    attempts: int
+    resolved_at: datetime | None
+    outcome: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MailboxView:
+    id: int
+    name: str
+    kind: str
+    address: str
+    settings: dict[str, Any]
+    default_team: int
+    enabled: bool
+    acknowledge: bool
+    poll_interval_seconds: int
+    has_secret: bool
+    last_polled_at: datetime | None
+    last_error: str
+    healthy: bool
+
+
+class IntakeQueries(Protocol):
+    def mailboxes(self) -> list[MailboxView]: ...
+    def mailbox(self, mailbox_id: int) -> MailboxView | None: ...
+
+    def thread(self, ticket_id: uuid.UUID, *, scope: Scope) -> list[MessageView] | None:
+        """The ticket's messages, oldest first; None when the ticket is not visible in scope."""
+        ...
+
+    def attachment(self, attachment_id: uuid.UUID, *, scope: Scope) -> AttachmentView | None: ...
+    def quarantine(
+        self, *, cursor: str | None, limit: int, include_resolved: bool
+    ) -> Page[QuarantineView]: ...

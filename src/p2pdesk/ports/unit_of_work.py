@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Protocol
 
 from p2pdesk.domain.events import DomainEvent
+from p2pdesk.ports.intake import InboundLog, MailboxRepository, QuarantineRepository, ThreadRepository
 from p2pdesk.ports.repositories import (
     AgentRepository,
     AssignmentPool,
@@ -24,6 +25,10 @@ class UnitOfWork(Protocol):
     assignment: AssignmentPool
     audit: AuditLog
     idempotency: IdempotencyStore
+    messages: ThreadRepository
+    inbound: InboundLog
+    mailboxes: MailboxRepository
+    quarantine: QuarantineRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2pdesk.application.assigning import assign_next
 from p2pdesk.application.audit import record_changes
-from p2pdesk.application.errors import IdempotencyConflict, IdempotencyRace, ValidationFailed
-from p2pdesk.application.lookups import available_agent_in_team, team_taking_tickets
+from p2pdesk.application.errors import IdempotencyConflict, IdempotencyRace
+from p2pdesk.application.lookups import team_taking_tickets
+from p2pdesk.application.opening import open_ticket
 from p2pdesk.application.principal import Principal
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.views import ticket_view
-from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource
+from p2pdesk.domain.tickets import Priority, Reference, TicketSource
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.queries import TicketView
 from p2pdesk.ports.repositories import IdempotencyRecord
@@ -73,29 +73,18 @@ class CreateTicketHandler:
             if previous is not None:
                 return self._replay(uow, previous, command)
         team = team_taking_tickets(uow, command.team_id)
-        ticket = Ticket.open_new(
-            number=uow.tickets.next_number(),
+        ticket, at = open_ticket(
+            uow,
+            self._clock,
+            team,
             subject=command.subject,
             description=command.description,
-            team_id=command.team_id,
-            priority=priority,
             requester_email=command.requester_email,
+            priority=priority,
             source=TicketSource(command.source),
             reference=reference,
-            at=self._clock.now(),
+            agent_id=command.agent_id,
         )
-        # The team lock is held until commit: take it only once the rest is ready.
-        uow.assignment.lock_teams([command.team_id])
-        at = self._clock.now()
-        if command.agent_id is not None:
-            agent = available_agent_in_team(uow, command.agent_id, team)
-            assert agent.id is not None
-            if uow.assignment.lock_and_reload(command.team_id, agent.id, day_start=at) is None:
-                raise ValidationFailed(f"agent {agent.email} is not available", details={"field": "agent"})
-            ticket.assign(agent.id, at=at, reason="chosen by requester")
-            uow.assignment.record_assignments({agent.id: 1}, at=at)
-        else:
-            assign_next(uow, ticket, team, at=at, reason="least assigned today")
         uow.tickets.add(ticket)
         if key is not None:
             uow.idempotency.add(principal.actor, key, IdempotencyRecord(command.fingerprint, ticket.id))

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from p2pdesk.infrastructure.api import audit, directory, health, tickets
+from p2pdesk.infrastructure.api import audit, directory, health, intake, mailboxes, tickets
 
 urlpatterns = [
     path("healthz", health.healthz),
@@ -17,5 +17,12 @@ urlpatterns = [
     path("api/v1/tickets/bulk-update/", tickets.TicketBulkUpdateView.as_view()),
     path("api/v1/tickets/reassign/", tickets.TicketReassignView.as_view()),
     path("api/v1/tickets/<uuid:ticket_id>/", tickets.TicketDetailView.as_view()),
+    path("api/v1/tickets/<uuid:ticket_id>/messages/", intake.TicketMessagesView.as_view()),
+    path("api/v1/attachments/<uuid:attachment_id>/download/", intake.AttachmentDownloadView.as_view()),
+    path("api/v1/mailboxes/", mailboxes.MailboxListView.as_view()),
+    path("api/v1/mailboxes/<int:mailbox_id>/", mailboxes.MailboxDetailView.as_view()),
+    path("api/v1/intake/messages/", intake.IntakeMessageView.as_view()),
+    path("api/v1/intake/quarantine/", intake.QuarantineListView.as_view()),
+    path("api/v1/intake/quarantine/<int:quarantine_id>/retry/", intake.QuarantineRetryView.as_view()),
     path("api/v1/audit-events/", audit.AuditEventListView.as_view()),
 ]

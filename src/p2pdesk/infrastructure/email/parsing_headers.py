@@ -44,6 +44,12 @@ CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
     "us-ascii": "ascii",
     "ansi_x3.4-1968": "ascii",
+    # As browsers do (WHATWG Encoding): mail labelled latin-1 is written on Windows, in cp1252.
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso_8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
 }
 
 
@@ -93,12 +99,17 @@ def raw_header_values(msg: Message, name: str) -> list[str]:
 
 def header_text(raw: str, defects: list[str], name: str) -> str:
     """A raw header value unfolded and as text: 8-bit bytes decoded, RFC 2047 words decoded."""
+    return decode_encoded_words(header_8bit(raw, defects, name), defects, name)
+
+
+def header_8bit(raw: str, defects: list[str], name: str) -> str:
+    """A raw header value unfolded, its 8-bit bytes (if any) decoded as UTF-8, else cp1252."""
     value = unfold(raw)
     if _SURROGATE.search(value):
         data = value.encode("utf-8", errors="surrogateescape")
         value = decode_bytes(data, None, defects, f"{name} header")
         defects.append(f"raw 8-bit bytes in {name} header")
-    return decode_encoded_words(value, defects, name)
+    return value
 
 
 def unfold(raw: str) -> str:
@@ -167,14 +178,10 @@ def addresses(raws: list[str], defects: list[str], name: str) -> list[tuple[str,
     """(display name, lower-case address) pairs; empty entries (groups, garbage) dropped."""
     found: list[tuple[str, str]] = []
     for raw in raws:
-        value = unfold(raw)
-        if _SURROGATE.search(value):
-            value = decode_bytes(value.encode("utf-8", errors="surrogateescape"), None, defects, name)
-            defects.append(f"raw 8-bit bytes in {name} header")
-        value = _CONTROL.sub("", value)
+        value = _CONTROL.sub("", header_8bit(raw, defects, name))
         try:
             pairs = getaddresses([value])
-        except Exception:  # noqa: BLE001 - the stdlib's address parser on garbage
+        except Exception:
             defects.append(f"unparseable {name} header")
             continue
         for display, address in pairs:

@@ -9,19 +9,24 @@ from django.http import HttpRequest
 
 from p2pdesk.infrastructure.persistence.models import (
     AgentRecord,
+    AttachmentRecord,
     AuditEventRecord,
     IdempotencyKeyRecord,
+    InboundMessageRecord,
+    MailboxRecord,
     MembershipRecord,
+    QuarantineRecord,
     TeamRecord,
+    TicketMessageRecord,
     TicketRecord,
     UserRoleRecord,
 )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Teams, agents, tickets and audit change only through the use cases, which assign and audit.
-
-    The admin shows and searches them; a raw edit here would skip reassignment and the audit trail.
+    """Teams, agents, tickets, mailboxes and audit change only through the use cases (the API),
+    which validate, reassign and audit. The admin shows and searches them; a raw edit here would
+    skip reassignment and the audit trail.
     """
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -95,3 +100,41 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 class UserRoleAdmin(admin.ModelAdmin):
     list_display = ["user", "role"]
     list_filter = ["role"]
+
+
+@admin.register(MailboxRecord)
+class MailboxAdmin(ReadOnlyAdmin):
+    list_display = ["name", "kind", "address", "default_team", "enabled", "last_polled_at", "healthy"]
+    list_filter = ["kind", "enabled"]
+    exclude = ["secret_encrypted"]
+
+    @admin.display(boolean=True)
+    def healthy(self, obj: MailboxRecord) -> bool:
+        return not obj.last_error
+
+
+@admin.register(InboundMessageRecord)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "mailbox", "outcome", "message_id", "ticket"]
+    list_filter = ["outcome", "mailbox"]
+    search_fields = ["message_id", "raw_sha256"]
+
+
+@admin.register(TicketMessageRecord)
+class TicketMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "ticket", "direction", "from_address", "subject"]
+    list_filter = ["direction"]
+    search_fields = ["subject", "from_address", "message_id"]
+
+
+@admin.register(AttachmentRecord)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "content_type", "size", "message"]
+    search_fields = ["filename", "sha256"]
+
+
+@admin.register(QuarantineRecord)
+class QuarantineAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "mailbox", "reason", "attempts", "resolved_at"]
+    list_filter = ["mailbox"]
+    search_fields = ["reason", "raw_sha256"]

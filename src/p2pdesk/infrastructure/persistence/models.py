@@ -232,3 +232,126 @@ class UserRoleRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
+
+
+class MailboxRecord(models.Model):
+    KINDS = [("imap", "IMAP"), ("graph", "Microsoft Graph"), ("gmail", "Gmail API"), ("maildir", "Maildir")]
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    address = models.CharField(max_length=254, blank=True, default="")
+    settings = models.JSONField(default=dict, blank=True)
+    secret_encrypted = models.TextField(blank=True, default="")  # Fernet token; never returned by the API
+    default_team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="mailboxes")
+    enabled = models.BooleanField(default=True)
+    acknowledge = models.BooleanField(default=False)
+    poll_interval_seconds = models.PositiveIntegerField(default=60)
+    cursor = models.JSONField(default=dict, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_mailbox"
+        verbose_name = "mailbox"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class InboundMessageRecord(models.Model):
+    """Every message taken in, whatever became of it. Unique per mailbox and key: exactly once."""
+
+    mailbox = models.ForeignKey(MailboxRecord, on_delete=models.PROTECT, related_name="inbound")
+    key_sha256 = models.CharField(max_length=64)  # digest of the Message-ID (or of the raw bytes)
+    message_id = models.TextField(blank=True, default="")
+    raw_sha256 = models.CharField(max_length=64)
+    raw_key = models.CharField(max_length=200, blank=True, default="")
+    outcome = models.CharField(max_length=12)
+    reason = models.TextField(blank=True, default="")
+    ticket = models.ForeignKey(
+        TicketRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_inbound_message"
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "key_sha256"], name="inbound_once_per_mailbox")
+        ]
+        indexes = [models.Index(fields=["outcome", "-received_at"], name="inbound_outcome_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.message_id or self.raw_sha256}"
+
+
+class TicketMessageRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ticket = models.ForeignKey(TicketRecord, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=10)
+    message_id = models.TextField(blank=True, default="")
+    message_id_sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    in_reply_to = models.TextField(blank=True, default="")
+    from_address = models.CharField(max_length=254, blank=True, default="")
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list)
+    subject = models.TextField(blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")  # sanitised; "" when the message had no HTML
+    author = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_ticket_message"
+        verbose_name = "ticket message"
+        indexes = [models.Index(fields=["ticket", "created_at"], name="thread_order")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.subject[:60]}"
+
+
+class AttachmentRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(TicketMessageRecord, on_delete=models.PROTECT, related_name="attachments")
+    position = models.PositiveSmallIntegerField(default=0)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=200, blank=True, default="")  # "" when not stored
+    inline = models.BooleanField(default=False)
+    content_id = models.CharField(max_length=255, blank=True, default="")
+    skipped_reason = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "p2pdesk_attachment"
+        ordering = ["message", "position"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class QuarantineRecord(models.Model):
+    """A message that could not be parsed or processed, kept raw with the reason, to retry."""
+
+    mailbox = models.ForeignKey(MailboxRecord, on_delete=models.PROTECT, related_name="quarantine")
+    raw_key = models.CharField(max_length=200)
+    raw_sha256 = models.CharField(max_length=64)
+    reason = models.TextField()
+    attempts = models.PositiveIntegerField(default=1)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_quarantine"
+        verbose_name = "quarantined message"
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "raw_sha256"], name="quarantine_once_per_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raw_sha256[:12]}: {self.reason[:60]}"

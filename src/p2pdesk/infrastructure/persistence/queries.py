@@ -102,7 +102,7 @@ def _decode(cursor: str) -> list[str]:
     return values
 
 
-def _page(rows: list[M], limit: int, key: Callable[[M], list[Any]], view: Callable[[M], V]) -> Page[V]:
+def page(rows: list[M], limit: int, key: Callable[[M], list[Any]], view: Callable[[M], V]) -> Page[V]:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
@@ -157,7 +157,7 @@ class DjangoTicketQueries:
             except (IndexError, ValueError):
                 raise InvalidQuery({"cursor": ["malformed cursor"]}) from None
         rows = _newest_first(queryset, cursor, limit, "created_at")
-        return _page(rows, limit, lambda r: [r.created_at, r.id], ticket_view)
+        return page(rows, limit, lambda r: [r.created_at, r.id], ticket_view)
 
     def get(self, ticket_id: uuid.UUID, *, scope: Scope) -> TicketView | None:
         queryset = TicketRecord.objects.filter(id=ticket_id)
@@ -180,18 +180,18 @@ class DjangoTeamQueries:
             if include_deleted
             else TeamRecord.objects.filter(deleted_at__isnull=True)
         )
-        after = _int_cursor(cursor)
+        after = int_cursor(cursor)
         if after is not None:
             queryset = queryset.filter(id__gt=after)
         rows = list(queryset.order_by("id")[: limit + 1])
-        return _page(rows, limit, lambda r: [r.id], team_view)
+        return page(rows, limit, lambda r: [r.id], team_view)
 
     def get(self, team_id: int) -> TeamView | None:
         row = TeamRecord.objects.filter(id=team_id, deleted_at__isnull=True).first()
         return team_view(row) if row else None
 
 
-def _int_cursor(cursor: str | None) -> int | None:
+def int_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
@@ -208,11 +208,11 @@ class DjangoAgentQueries:
         queryset = _filtered(
             AgentFilter, filters, AgentRecord.objects.filter(deleted_at__isnull=True)
         ).distinct()
-        after = _int_cursor(cursor)
+        after = int_cursor(cursor)
         if after is not None:
             queryset = queryset.filter(id__gt=after)
         rows = list(queryset.order_by("id")[: limit + 1])
-        return _page(rows, limit, lambda r: [r.id], self._views(rows[:limit]).__getitem__)
+        return page(rows, limit, lambda r: [r.id], self._views(rows[:limit]).__getitem__)
 
     def get(self, agent_id: int) -> AgentView | None:
         row = AgentRecord.objects.filter(id=agent_id, deleted_at__isnull=True).first()
@@ -247,11 +247,11 @@ class DjangoAgentQueries:
 class DjangoAuditQueries:
     def list(self, filters: Mapping[str, Any], *, cursor: str | None, limit: int) -> Page[AuditEventView]:
         queryset = _filtered(AuditFilter, filters, AuditEventRecord.objects.all())
-        after = _int_cursor(cursor)
+        after = int_cursor(cursor)
         if after is not None:
             queryset = queryset.filter(id__lt=after)
         rows = list(queryset.order_by("-id")[: limit + 1])
-        return _page(
+        return page(
             rows,
             limit,
             lambda r: [r.id],

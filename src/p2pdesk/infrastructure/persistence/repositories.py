@@ -166,6 +166,9 @@ class DjangoTicketRepository:
         row = rows.first()
         return _ticket(row) if row else None
 
+    def id_by_number(self, number: int) -> uuid.UUID | None:
+        return TicketRecord.objects.filter(number=number).values_list("id", flat=True).first()
+
     def get_many(self, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Ticket]:
         tickets: list[Ticket] = []
         # Locks are taken in id order in every batch so two bulk updates cannot deadlock each other.

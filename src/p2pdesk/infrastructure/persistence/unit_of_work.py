@@ -10,6 +10,12 @@ from django.db import DatabaseError, OperationalError, transaction
 from p2pdesk.application.errors import TransientConflict
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.infrastructure.persistence.assignment_pool import DjangoAssignmentPool
+from p2pdesk.infrastructure.persistence.intake import (
+    DjangoInboundLog,
+    DjangoMailboxRepository,
+    DjangoQuarantineRepository,
+    DjangoThreadRepository,
+)
 from p2pdesk.infrastructure.persistence.repositories import (
     DjangoAgentRepository,
     DjangoAuditLog,
@@ -17,6 +23,7 @@ from p2pdesk.infrastructure.persistence.repositories import (
     DjangoTeamRepository,
     DjangoTicketRepository,
 )
+from p2pdesk.infrastructure.persistence.secrets import SecretCipher
 from p2pdesk.ports.unit_of_work import EventPublisher
 
 # PostgreSQL SQLSTATEs after which the whole transaction can run again unchanged.
@@ -29,13 +36,17 @@ def _is_transient(error: DatabaseError) -> bool:
 
 
 class DjangoUnitOfWork:
-    def __init__(self, *, desk_timezone: str, publisher: EventPublisher) -> None:
+    def __init__(self, *, desk_timezone: str, publisher: EventPublisher, cipher: SecretCipher) -> None:
         self.teams = DjangoTeamRepository()
         self.agents = DjangoAgentRepository()
         self.tickets = DjangoTicketRepository()
         self.assignment = DjangoAssignmentPool(desk_timezone)
         self.audit = DjangoAuditLog()
         self.idempotency = DjangoIdempotencyStore()
+        self.messages = DjangoThreadRepository()
+        self.inbound = DjangoInboundLog()
+        self.mailboxes = DjangoMailboxRepository(cipher)
+        self.quarantine = DjangoQuarantineRepository()
         self._publisher = publisher
         self._committed = False
         self._atomic = transaction.atomic()

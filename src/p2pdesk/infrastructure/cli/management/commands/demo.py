@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from p2pdesk import bootstrap
@@ -13,10 +15,13 @@ class Command(BaseCommand):
     help = "Load the demo desk (P2P teams, agents across them, realistic tickets) into an empty database."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        summary = load_demo(bootstrap.desk(), actor=SYSTEM)
+        mail_dir = Path(settings.P2PDESK_DATA_DIR) / "demo-mail"
+        summary = load_demo(bootstrap.desk(), actor=SYSTEM, mail_dir=mail_dir)
         if summary.skipped:
             self.stdout.write("The desk already has teams; demo data not loaded.")
             return
         self.stdout.write(
             f"Loaded {summary.teams} teams, {summary.agents} agents and {summary.tickets} tickets."
         )
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(summary.mail.items()))
+        self.stdout.write(f"Polled the demo inbox ({mail_dir}): {outcomes or 'no messages'}.")

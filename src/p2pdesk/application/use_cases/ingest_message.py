@@ -1,0 +1,253 @@
+"""Take one raw message in: a new ticket, a new entry on the ticket it answers, or a recorded no-op.
+
+Exactly once per (mailbox, Message-ID) — or the raw bytes' digest when there is no Message-ID — so
+re-deliveries and re-polls after a crash change nothing. A message that cannot be parsed or
+processed is quarantined with its raw bytes and the reason, and can be retried; it never blocks the
+messages after it. Automated mail (auto-replies, bounces, lists) is recorded and never opens a ticket.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from p2pdesk.application.assigning import assign_next
+from p2pdesk.application.audit import record_changes
+from p2pdesk.application.errors import IdempotencyRace, ValidationFailed
+from p2pdesk.application.lookups import live_team, team_taking_tickets
+from p2pdesk.application.opening import open_ticket
+from p2pdesk.application.principal import Principal, Role
+from p2pdesk.application.transaction import run_in_transaction
+from p2pdesk.domain.messages import (
+    AttachmentRef,
+    Direction,
+    TicketMessage,
+    automation_reason,
+    is_participant,
+    ticket_number_in_subject,
+)
+from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, format_ticket_number
+from p2pdesk.ports.clock import Clock
+from p2pdesk.ports.intake import InboundRecord, MailboxConfig
+from p2pdesk.ports.mail import FileStore, MessageParser, ParsedMessage, StoredFile
+from p2pdesk.ports.routing import Router
+from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+DEFAULT_MAILBOX = "default"
+
+
+@dataclass(frozen=True)
+class IngestMessage:
+    raw: bytes
+    mailbox: str | None = None  # the mailbox's name; the one named "default" when omitted
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # created, threaded, duplicate, ignored, quarantined
+    ticket_id: uuid.UUID | None = None
+    reason: str | None = None
+    quarantine_id: int | None = None
+
+
+def mailbox_actor(mailbox: MailboxConfig) -> Principal:
+    return Principal(actor=f"mailbox:{mailbox.name}", role=Role.ADMIN)
+
+
+class IngestMessageHandler:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        parser: MessageParser,
+        files: FileStore,
+        router: Router,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._parser = parser
+        self._files = files
+        self._router = router
+
+    def __call__(self, command: IngestMessage) -> IngestResult:
+        if not command.raw.strip():
+            raise ValidationFailed("the message is empty")
+        mailbox = self.mailbox(command.mailbox)
+        raw_file = self._files.put(io.BytesIO(command.raw))  # kept whatever happens next
+        return self.ingest(mailbox, command.raw, raw_file)
+
+    def mailbox(self, name: str | None) -> MailboxConfig:
+        with self._uow_factory() as uow:
+            mailbox = uow.mailboxes.by_name(name or DEFAULT_MAILBOX)
+        if mailbox is None:
+            if name is None:
+                raise ValidationFailed("no mailbox given and no mailbox named 'default' is configured")
+            raise ValidationFailed(f"unknown mailbox {name!r}", details={"field": "mailbox"})
+        return mailbox
+
+    def ingest(self, mailbox: MailboxConfig, raw: bytes, raw_file: StoredFile) -> IngestResult:
+        try:
+            parsed = self._parser.parse(io.BytesIO(raw))
+        except Exception as error:  # any parser failure quarantines the message instead of losing it
+            return self._quarantine(mailbox, raw_file, f"cannot parse: {type(error).__name__}: {error}")
+        try:
+            for _ in range(2):
+                try:
+                    return run_in_transaction(
+                        self._uow_factory, lambda uow: self._take_in(uow, mailbox, parsed, raw_file)
+                    )
+                except IdempotencyRace:
+                    continue  # another worker logged it first: the next run reports a duplicate
+            raise AssertionError("a message raced twice")
+        except Exception as error:  # a message that cannot be processed must not block the others
+            return self._quarantine(mailbox, raw_file, f"cannot process: {type(error).__name__}: {error}")
+
+    def _take_in(
+        self, uow: UnitOfWork, mailbox: MailboxConfig, parsed: ParsedMessage, raw_file: StoredFile
+    ) -> IngestResult:
+        key = parsed.message_id or f"sha256:{parsed.raw_sha256 or raw_file.sha256}"
+        previous = uow.inbound.find(mailbox.id, key)
+        if previous is not None:
+            return IngestResult("duplicate", previous.ticket_id, f"already taken in ({previous.outcome})")
+        at = self._clock.now()
+        sender = parsed.from_address or (parsed.reply_to[0] if parsed.reply_to else "")
+        reason = automation_reason(
+            parsed.automation_headers, report_type=parsed.report_type, from_address=sender
+        )
+        if reason is None and mailbox.address and sender == mailbox.address.lower():
+            reason = "sent by this mailbox"
+        if reason is not None:
+            uow.inbound.add(self._record(mailbox, key, parsed, raw_file, "ignored", reason, None, at))
+            return IngestResult("ignored", None, reason)
+
+        ticket, related = self._thread_target(uow, parsed, sender)
+        if ticket is not None:
+            outcome = "threaded"
+            ticket.reopen(at=at)
+            if ticket.is_active and ticket.agent_id is None:
+                assign_next(uow, ticket, live_team(uow, ticket.team_id), at=at, reason="requester replied")
+        else:
+            outcome = "created"
+            decision = self._router.route(parsed, mailbox)
+            ticket, at = open_ticket(
+                uow,
+                self._clock,
+                team_taking_tickets(uow, decision.team_id),
+                subject=parsed.subject.strip() or "(no subject)",
+                description=parsed.new_text or parsed.text,
+                requester_email=sender,
+                priority=Priority.parse(decision.priority),
+                source=TicketSource.EMAIL,
+                reference=Reference("related_ticket", format_ticket_number(related)) if related else None,
+            )
+            uow.tickets.add(ticket)
+
+        entry = _thread_entry(ticket.id, parsed, at)
+        uow.messages.add(entry)
+        ticket.add_to_thread(
+            message_uuid=entry.id,
+            direction=entry.direction,
+            message_id=entry.message_id,
+            sender=sender,
+            at=at,
+        )
+        uow.tickets.save(ticket)
+        uow.inbound.add(self._record(mailbox, key, parsed, raw_file, outcome, None, ticket.id, at))
+        record_changes(uow, mailbox_actor(mailbox), at, [ticket])
+        return IngestResult(outcome, ticket.id, None)
+
+    def _thread_target(
+        self, uow: UnitOfWork, parsed: ParsedMessage, sender: str
+    ) -> tuple[Ticket | None, int | None]:
+        """The ticket this message answers, and a ticket number it quoted without being on that ticket.
+
+        In-Reply-To first, then References newest first; a `[P2P-000123]` subject token only counts
+        when the sender is already on that ticket (a stranger quoting a number opens a new ticket).
+        """
+        ids = [*parsed.in_reply_to, *reversed(parsed.references)]
+        ticket_id = uow.messages.ticket_for_message_ids(ids) if ids else None
+        number = ticket_number_in_subject(parsed.subject)
+        related = None
+        if ticket_id is None and number is not None:
+            candidate = uow.tickets.id_by_number(number)
+            if candidate is not None:
+                ticket = uow.tickets.get(candidate)
+                assert ticket is not None
+                if is_participant(sender, ticket.requester_email, uow.messages.thread(candidate)):
+                    ticket_id = candidate
+                else:
+                    related = number
+        if ticket_id is None:
+            return None, related
+        peek = uow.tickets.get(ticket_id)
+        assert peek is not None
+        uow.assignment.lock_teams([peek.team_id])  # team before ticket row: the global lock order
+        return uow.tickets.get(ticket_id, for_update=True), None
+
+    def _quarantine(self, mailbox: MailboxConfig, raw_file: StoredFile, reason: str) -> IngestResult:
+        def work(uow: UnitOfWork) -> int:
+            return uow.quarantine.add(
+                mailbox_id=mailbox.id,
+                raw_key=raw_file.key,
+                raw_sha256=raw_file.sha256,
+                reason=reason[:2000],
+                at=self._clock.now(),
+            )
+
+        quarantine_id = run_in_transaction(self._uow_factory, work)
+        return IngestResult("quarantined", None, reason, quarantine_id)
+
+    @staticmethod
+    def _record(
+        mailbox: MailboxConfig,
+        key: str,
+        parsed: ParsedMessage,
+        raw_file: StoredFile,
+        outcome: str,
+        reason: str | None,
+        ticket_id: uuid.UUID | None,
+        at: datetime,
+    ) -> InboundRecord:
+        return InboundRecord(
+            mailbox_id=mailbox.id,
+            key=key,
+            message_id=parsed.message_id,
+            raw_sha256=raw_file.sha256,
+            raw_key=raw_file.key,
+            outcome=outcome,
+            reason=reason,
+            ticket_id=ticket_id,
+            received_at=at,
+        )
+
+
+def _thread_entry(ticket_id: uuid.UUID, parsed: ParsedMessage, at: datetime) -> TicketMessage:
+    return TicketMessage(
+        id=uuid.uuid4(),
+        ticket_id=ticket_id,
+        direction=Direction.INBOUND,
+        message_id=parsed.message_id,
+        from_address=parsed.from_address,
+        to=parsed.to,
+        cc=parsed.cc,
+        subject=parsed.subject,
+        text=parsed.text,
+        html=parsed.html,
+        created_at=at,
+        in_reply_to=parsed.in_reply_to[0] if parsed.in_reply_to else None,
+        attachments=tuple(
+            AttachmentRef(
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                sha256=a.sha256,
+                storage_key=a.storage_key,
+                inline=a.inline,
+                content_id=a.content_id,
+                skipped_reason=a.skipped_reason,
+            )
+            for a in parsed.attachments
+        ),
+    )

@@ -1,0 +1,108 @@
+"""Poll mailboxes once: fetch, take each message in, acknowledge only what is committed, move on.
+
+Each mailbox is polled by one poller at a time (PollLock); one failing mailbox is reported and the
+others still run. A message's own failure never stops the batch (intake quarantines it).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+
+from p2pdesk.application.errors import NotFound
+from p2pdesk.application.transaction import run_in_transaction
+from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
+from p2pdesk.ports.intake import MailboxConfig
+from p2pdesk.ports.mail import FileStore
+from p2pdesk.ports.mailboxes import MailboxReaders, MailboxUnavailable, PollLock
+from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+BATCH = 50
+MAX_BATCHES = 200  # bounds one poll; the next scheduled poll continues from the cursor
+
+
+@dataclass(frozen=True)
+class PollMailboxes:
+    mailbox: str | None = None  # every enabled mailbox when None
+
+
+@dataclass
+class MailboxPollResult:
+    mailbox: str
+    outcomes: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    skipped: str | None = None
+
+
+class PollMailboxesHandler:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        readers: MailboxReaders,
+        files: FileStore,
+        ingest: IngestMessageHandler,
+        lock: PollLock,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._readers = readers
+        self._files = files
+        self._ingest = ingest
+        self._lock = lock
+
+    def __call__(self, command: PollMailboxes) -> list[MailboxPollResult]:
+        with self._uow_factory() as uow:
+            if command.mailbox is None:
+                mailboxes = uow.mailboxes.list_enabled()
+            else:
+                mailbox = uow.mailboxes.by_name(command.mailbox)
+                if mailbox is None:
+                    raise NotFound(f"unknown mailbox {command.mailbox!r}")
+                mailboxes = [mailbox]
+        return [self.poll(mailbox) for mailbox in mailboxes]
+
+    def poll(self, mailbox: MailboxConfig) -> MailboxPollResult:
+        result = MailboxPollResult(mailbox.name)
+        if not self._lock.try_acquire(mailbox.id):
+            result.skipped = "another poller holds this mailbox"
+            return result
+        try:
+            self._drain(mailbox, result)
+        except MailboxUnavailable as error:
+            result.error = str(error)
+        finally:
+            self._lock.release(mailbox.id)
+        self._record_health(mailbox, result.error)
+        return result
+
+    def _drain(self, mailbox: MailboxConfig, result: MailboxPollResult) -> None:
+        reader = self._readers.open(mailbox)
+        cursor = dict(mailbox.cursor)
+        try:
+            for _ in range(MAX_BATCHES):
+                batch = reader.fetch(cursor, limit=BATCH)
+                committed = []
+                for message in batch.messages:
+                    stored = self._files.put(io.BytesIO(message.raw))
+                    outcome = self._ingest.ingest(mailbox, message.raw, stored).outcome
+                    result.outcomes[outcome] += 1
+                    committed.append(message.ref)  # every outcome is committed, quarantine included
+                reader.acknowledge(committed)
+                cursor = batch.cursor
+                self._save_cursor(mailbox.id, cursor)
+                if not batch.more:
+                    break
+        finally:
+            reader.close()
+
+    def _save_cursor(self, mailbox_id: int, cursor: dict[str, object]) -> None:
+        def work(uow: UnitOfWork) -> None:
+            uow.mailboxes.save_cursor(mailbox_id, cursor)
+
+        run_in_transaction(self._uow_factory, work)
+
+    def _record_health(self, mailbox: MailboxConfig, error: str | None) -> None:
+        def work(uow: UnitOfWork) -> None:
+            uow.mailboxes.record_poll(mailbox.id, error=error)
+
+        run_in_transaction(self._uow_factory, work)

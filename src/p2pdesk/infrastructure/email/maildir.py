@@ -1,0 +1,71 @@
+"""A local Maildir (or plain folder of .eml files) as a mailbox: the embedded default and the demo.
+
+New mail is read from `new/` and `cur/` (Maildir) or the folder itself (*.eml); an acknowledged
+message is moved to `processed/` beside them, so a restart re-reads only what was not committed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from p2pdesk.ports.mailboxes import FetchBatch, FetchedMessage, MailboxUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class MaildirSettings:
+    path: Path
+
+
+class MaildirMailboxReader:
+    def __init__(self, settings: MaildirSettings) -> None:
+        self._root = settings.path
+        self._processed = self._root / "processed"
+
+    def _sources(self) -> list[Path]:
+        if (self._root / "new").is_dir() or (self._root / "cur").is_dir():
+            return [self._root / "new", self._root / "cur"]
+        return [self._root]
+
+    def _pending(self) -> list[Path]:
+        if not self._root.is_dir():
+            raise MailboxUnavailable(f"maildir {self._root} does not exist")
+        files = [
+            entry
+            for folder in self._sources()
+            if folder.is_dir()
+            for entry in folder.iterdir()
+            if entry.is_file()
+            and not entry.name.startswith(".")
+            and (folder.name in ("new", "cur") or entry.suffix.lower() == ".eml")
+        ]
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def fetch(self, cursor: Mapping[str, Any], *, limit: int) -> FetchBatch:
+        pending = self._pending()
+        messages = [
+            FetchedMessage(ref=str(path.relative_to(self._root)), raw=path.read_bytes())
+            for path in pending[:limit]
+        ]
+        return FetchBatch(messages=messages, cursor={}, more=len(pending) > limit)
+
+    def acknowledge(self, refs: Sequence[str]) -> None:
+        self._processed.mkdir(parents=True, exist_ok=True)
+        for ref in refs:
+            source = (self._root / ref).resolve()
+            if self._root.resolve() not in source.parents:
+                raise ValueError(f"{ref!r} is outside the maildir")
+            if source.exists():
+                os.replace(source, self._processed / source.name)
+            else:
+                log.warning("maildir.ack_missing", ref=ref)
+
+    def close(self) -> None:
+        return None

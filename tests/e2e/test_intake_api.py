@@ -1,0 +1,190 @@
+"""Mail intake end to end: raw MIME over HTTP, the real parser, file store and database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from p2pdesk.application.principal import Role
+from tests.e2e.conftest import client_for
+
+MakeFn = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(autouse=True)
+def _files(tmp_path: Path, settings: Any) -> None:
+    settings.P2PDESK_FILES_DIR = tmp_path / "files"
+    from p2pdesk import bootstrap
+
+    bootstrap.desk.cache_clear()
+    yield
+    bootstrap.desk.cache_clear()
+
+
+@pytest.fixture
+def inbox(admin: APIClient, make_team: MakeFn, make_agent: MakeFn, tmp_path: Path) -> dict[str, Any]:
+    team = make_team(name="Accounts Payable")
+    make_agent([team["id"]])
+    response = admin.post(
+        "/api/v1/mailboxes/",
+        {
+            "name": "default",
+            "kind": "maildir",
+            "address": "ap@p2p.example",
+            "settings": {"path": str(tmp_path / "maildir")},
+            "default_team": team["id"],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return {"team": team, "mailbox": response.json()}
+
+
+def mime(n: int, **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = headers.pop("From", "Vendor AP <ap@acme.example>")
+    message["To"] = "ap@p2p.example"
+    message["Subject"] = headers.pop("Subject", f"Invoice INV-{n} missing from portal")
+    message["Message-ID"] = f"<m{n}@acme.example>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(
+        f"Hello,\n\ninvoice INV-{n} (EUR 1,200.00) is not visible in the portal.\n\nRegards, Acme"
+    )
+    message.add_attachment(b"%PDF-1.4 demo", maintype="application", subtype="pdf", filename=f"INV-{n}.pdf")
+    return message.as_bytes()
+
+
+def post(client: APIClient, raw: bytes, query: str = "") -> Any:
+    return client.generic("POST", f"/api/v1/intake/messages/{query}", raw, content_type="message/rfc822")
+
+
+def test_raw_message_becomes_one_ticket_with_its_thread_and_attachment(
+    admin: APIClient, inbox: dict[str, Any]
+) -> None:
+    created = post(admin, mime(1))
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["outcome"], body["reason"]) == ("created", None)
+    ticket = admin.get(f"/api/v1/tickets/{body['ticket']}/").json()
+    assert (ticket["team"], ticket["source"], ticket["requester_email"]) == (
+        inbox["team"]["id"],
+        "email",
+        "ap@acme.example",
+    )
+    assert ticket["agent"] is not None
+
+    again = post(admin, mime(1))
+    assert (again.status_code, again.json()["outcome"], again.json()["ticket"]) == (
+        200,
+        "duplicate",
+        body["ticket"],
+    )
+
+    thread = admin.get(f"/api/v1/tickets/{body['ticket']}/messages/").json()["results"]
+    assert len(thread) == 1
+    [attachment] = thread[0]["attachments"]
+    assert (thread[0]["direction"], thread[0]["from"]) == ("inbound", "ap@acme.example")
+    assert (attachment["filename"], attachment["size"]) == ("INV-1.pdf", len(b"%PDF-1.4 demo"))
+    download = admin.get(attachment["download_url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 demo"
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Disposition"].startswith("attachment")
+
+
+def test_reply_threads_and_auto_reply_is_ignored(admin: APIClient, inbox: dict[str, Any]) -> None:
+    first = post(admin, mime(1)).json()
+    reply = post(admin, mime(2, Subject="Re: Invoice", References="<m1@acme.example>"))
+    assert (reply.status_code, reply.json()["outcome"], reply.json()["ticket"]) == (
+        200,
+        "threaded",
+        first["ticket"],
+    )
+    ooo = post(admin, mime(3, Auto_Submitted="auto-replied", Subject="Out of office"))
+    assert (ooo.status_code, ooo.json()["outcome"], ooo.json()["ticket"]) == (200, "ignored", None)
+    assert len(admin.get("/api/v1/tickets/").json()["results"]) == 1
+
+
+def test_bad_requests_and_quarantine(admin: APIClient, inbox: dict[str, Any]) -> None:
+    assert post(admin, b"").status_code == 400
+    assert post(admin, mime(1), "?mailbox=nope").status_code == 400
+    wrong_type = admin.generic("POST", "/api/v1/intake/messages/", mime(1), content_type="text/plain")
+    assert wrong_type.status_code == 415
+    agent = client_for("someone@p2p.example", Role.AGENT)
+    assert post(agent, mime(1)).status_code == 403
+
+    admin.patch(f"/api/v1/teams/{inbox['team']['id']}/", {"is_active": False}, format="json")
+    held = post(admin, mime(5))
+    assert (held.status_code, held.json()["outcome"]) == (202, "quarantined")
+    listed = admin.get("/api/v1/intake/quarantine/").json()["results"]
+    assert [q["attempts"] for q in listed] == [1]
+    assert "inactive" in listed[0]["reason"]
+    admin.patch(f"/api/v1/teams/{inbox['team']['id']}/", {"is_active": True}, format="json")
+    retried = admin.post(f"/api/v1/intake/quarantine/{listed[0]['id']}/retry/")
+    assert (retried.status_code, retried.json()["outcome"]) == (201, "created")
+    assert admin.get("/api/v1/intake/quarantine/").json()["results"] == []
+    assert admin.post(f"/api/v1/intake/quarantine/{listed[0]['id']}/retry/").status_code == 409
+
+
+def test_message_size_limit(admin: APIClient, inbox: dict[str, Any], settings: Any) -> None:
+    settings.P2PDESK_MAX_MESSAGE_BYTES = 1000
+    response = post(admin, mime(1) + b"x" * 2000)
+    assert (response.status_code, response.json()["code"]) == (413, "message_too_large")
+
+
+def test_mailbox_secret_is_write_only_and_settings_are_checked(
+    admin: APIClient, inbox: dict[str, Any]
+) -> None:
+    body = {
+        "name": "vendors",
+        "kind": "imap",
+        "settings": {
+            "host": "127.0.0.1",
+            "port": 993,
+            "security": "ssl",
+            "username": "vendors@p2p.example",
+            "folder": "INBOX",
+            "processed_folder": "Processed",
+        },
+        "secret": "hunter2",
+        "default_team": inbox["team"]["id"],
+    }
+    created = admin.post("/api/v1/mailboxes/", body, format="json")
+    assert created.status_code == 201
+    assert created.json()["has_secret"] is True
+    assert "hunter2" not in created.content.decode()
+    audit = admin.get(f"/api/v1/audit-events/?entity_type=mailbox&entity_id={created.json()['id']}").json()
+    assert "hunter2" not in str(audit)
+    bad = admin.post("/api/v1/mailboxes/", {**body, "name": "x", "settings": {"host": "h"}}, format="json")
+    assert bad.status_code == 400
+    assert "missing" in bad.json()["message"]
+
+
+def test_ingest_command_and_demo_poll(
+    admin: APIClient, inbox: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for n in range(1, 4):
+        (folder / f"{n}.eml").write_bytes(mime(n))
+    (folder / "dup.eml").write_bytes(mime(1))
+    call_command("ingest", str(folder))
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["outcomes"] == {"created": 3, "duplicate": 1}
+
+    maildir = Path(inbox["mailbox"]["settings"]["path"])
+    (maildir / "new").mkdir(parents=True)
+    (maildir / "new" / "a").write_bytes(mime(7))
+    call_command("poll_mailboxes", "--mailbox", "default")
+    [polled] = json.loads(capsys.readouterr().out)
+    assert polled["outcomes"] == {"created": 1}
+    assert (maildir / "processed" / "a").exists()
