@@ -9,6 +9,8 @@ P2PDESK_TIME_ZONE  the desk's timezone: new teams default to it, agents' "today"
 LOG_LEVEL          INFO by default; logs are JSON lines on stdout
 P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDESK_DATA_DIR/files)
 P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
+EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS   outgoing SMTP
+P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our Message-IDs
 """
 
 from __future__ import annotations
@@ -104,6 +106,24 @@ P2PDESK_MAX_MESSAGE_BYTES = int(os.environ.get("P2PDESK_MAX_MESSAGE_BYTES", 25 *
 # print(Fernet.generate_key().decode())"`); derived from SECRET_KEY when unset.
 P2PDESK_ENCRYPTION_KEY = os.environ.get("P2PDESK_ENCRYPTION_KEY") or None
 P2PDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("P2PDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
+
+# Outgoing mail (acknowledgements, agents' replies): SMTP when EMAIL_HOST is set, otherwise each
+# message is written as a file under $P2PDESK_DATA_DIR/outbox so the embedded desk sends nothing.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1") == "1"
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+P2PDESK_REPLY_FROM = os.environ.get("P2PDESK_REPLY_FROM", "p2pdesk@localhost")
+P2PDESK_MAIL_DOMAIN = os.environ.get(
+    "P2PDESK_MAIL_DOMAIN", P2PDESK_REPLY_FROM.rpartition("@")[2] or "localhost"
+)
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -20,13 +20,14 @@ from p2pdesk.application.use_cases.manage_agents import AgentHandlers
 from p2pdesk.application.use_cases.manage_mailboxes import MailboxHandlers
 from p2pdesk.application.use_cases.manage_teams import TeamHandlers
 from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxesHandler
+from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig, PostTicketMessageHandler
 from p2pdesk.application.use_cases.reassign_tickets import ReassignTicketsHandler
 from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantinedHandler
 from p2pdesk.application.use_cases.update_ticket import UpdateTicketHandler
 from p2pdesk.domain.business_day import business_day
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.intake import MailboxConfig
-from p2pdesk.ports.mail import FileStore, MessageParser
+from p2pdesk.ports.mail import FileStore, Mailer, MessageParser
 from p2pdesk.ports.mailboxes import MailboxReader, MailboxReaders, MailboxUnavailable, PollLock
 from p2pdesk.ports.queries import AgentQueries, AuditQueries, IntakeQueries, TeamQueries, TicketQueries
 from p2pdesk.ports.routing import Router
@@ -59,6 +60,8 @@ class Adapters:
     router: Router
     readers: MailboxReaders
     poll_lock: PollLock
+    mailer: Mailer
+    outbound: OutboundConfig
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Desk:
     teams: TeamHandlers
     agents: AgentHandlers
     ingest_message: IngestMessageHandler
+    post_ticket_message: PostTicketMessageHandler
     mailboxes: MailboxHandlers
     retry_quarantined: RetryQuarantinedHandler
     poll_mailboxes: PollMailboxesHandler
@@ -83,7 +87,7 @@ class Desk:
 
 def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
     a = adapters
-    ingest = IngestMessageHandler(a.uow_factory, a.clock, a.parser, a.files, a.router)
+    ingest = IngestMessageHandler(a.uow_factory, a.clock, a.parser, a.files, a.router, a.mailer, a.outbound)
     return Desk(
         create_ticket=CreateTicketHandler(a.uow_factory, a.clock),
         update_ticket=UpdateTicketHandler(a.uow_factory, a.clock),
@@ -92,6 +96,7 @@ def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
         teams=TeamHandlers(a.uow_factory, a.clock, default_timezone=config.time_zone),
         agents=AgentHandlers(a.uow_factory, a.clock),
         ingest_message=ingest,
+        post_ticket_message=PostTicketMessageHandler(a.uow_factory, a.clock, a.mailer, a.outbound),
         mailboxes=MailboxHandlers(a.uow_factory, a.clock),
         retry_quarantined=RetryQuarantinedHandler(a.uow_factory, a.clock, a.files, ingest),
         poll_mailboxes=PollMailboxesHandler(a.uow_factory, a.readers, a.files, ingest, a.poll_lock),
@@ -126,6 +131,7 @@ def desk() -> Desk:
     from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
     from p2pdesk.infrastructure.email.parsing import EmailMessageParser
     from p2pdesk.infrastructure.events.metrics import PrometheusEventPublisher
+    from p2pdesk.infrastructure.notifications.mail import DjangoMailer
     from p2pdesk.infrastructure.persistence.intake_queries import DjangoIntakeQueries
     from p2pdesk.infrastructure.persistence.locks import DatabasePollLock
     from p2pdesk.infrastructure.persistence.queries import (
@@ -188,6 +194,10 @@ def desk() -> Desk:
             router=MailboxDefaultRouter(),
             readers=KindReaders({"maildir": maildir, "imap": imap}),
             poll_lock=DatabasePollLock(),
+            mailer=DjangoMailer(),
+            outbound=OutboundConfig(
+                reply_from=settings.P2PDESK_REPLY_FROM, mail_domain=settings.P2PDESK_MAIL_DOMAIN
+            ),
         ),
         config,
     )

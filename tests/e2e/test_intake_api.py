@@ -188,3 +188,34 @@ def test_ingest_command_and_demo_poll(
     [polled] = json.loads(capsys.readouterr().out)
     assert polled["outcomes"] == {"created": 1}
     assert (maildir / "processed" / "a").exists()
+
+
+def test_agent_reply_is_mailed_after_commit_and_the_answer_threads(
+    admin: APIClient, inbox: dict[str, Any], mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket_id = post(admin, mime(1)).json()["ticket"]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = admin.post(
+            f"/api/v1/tickets/{ticket_id}/messages/", {"body": "Paid on 12 Nov."}, format="json"
+        )
+    assert reply.status_code == 201
+    [sent] = mailoutbox
+    assert sent.to == ["ap@acme.example"]
+    assert sent.extra_headers["In-Reply-To"] == "<m1@acme.example>"
+    assert sent.extra_headers["Message-ID"] == f"<{reply.json()['message_id']}>"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note = admin.post(
+            f"/api/v1/tickets/{ticket_id}/messages/", {"body": "SAP checked", "internal": True}, format="json"
+        )
+    assert note.json()["direction"] == "note"
+    assert len(mailoutbox) == 1
+
+    answer = mime(2, Subject="Re: paid?", In_Reply_To=f"<{reply.json()['message_id']}>")
+    threaded = post(admin, answer).json()
+    assert (threaded["outcome"], threaded["ticket"]) == ("threaded", ticket_id)
+    thread = admin.get(f"/api/v1/tickets/{ticket_id}/messages/").json()["results"]
+    assert [m["direction"] for m in thread] == ["inbound", "outbound", "note", "inbound"]
+    assert (
+        admin.post(f"/api/v1/tickets/{ticket_id}/messages/", {"body": ""}, format="json").status_code == 400
+    )

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from p2pdesk.application.errors import IdempotencyRace
 from p2pdesk.application.routing import MailboxDefaultRouter
+from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig
 from p2pdesk.bootstrap import Adapters, Desk, DeskConfig, build_desk
 from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.assignment import AgentLoad
@@ -28,7 +29,7 @@ from p2pdesk.domain.messages import TicketMessage
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import ACTIVE_STATUSES, Ticket
 from p2pdesk.ports.intake import InboundRecord, MailboxConfig, QuarantinedMessage
-from p2pdesk.ports.mail import ParsedMessage, StoredFile, UnparseableMessage
+from p2pdesk.ports.mail import OutboundEmail, ParsedMessage, StoredFile, UnparseableMessage
 from p2pdesk.ports.queries import AgentView, Page, Scope, TeamView, TicketView
 from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
 
@@ -400,6 +401,7 @@ class FakeUnitOfWork:
         self.mailboxes = FakeMailboxes(self.working)
         self.quarantine = FakeQuarantine(self.working)
         self.pending: list[DomainEvent] = []
+        self.on_commit: list[Any] = []
         self.committed = False
         return self
 
@@ -409,12 +411,17 @@ class FakeUnitOfWork:
         if exc_type is None and self.committed:
             self.holder.store = self.working
             self.holder.published.extend(self.pending)
+            for action in self.on_commit:
+                action()
 
     def commit(self) -> None:
         self.committed = True
 
     def publish_after_commit(self, events: Sequence[DomainEvent]) -> None:
         self.pending.extend(events)
+
+    def after_commit(self, action: Any) -> None:
+        self.on_commit.append(action)
 
 
 class FakeClock:
@@ -443,6 +450,14 @@ class FakeQueries:
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("read the FakeStore directly in use-case tests")
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutboundEmail] = []
+
+    def send(self, email: OutboundEmail) -> None:
+        self.sent.append(email)
 
 
 class FakeReaders:
@@ -480,6 +495,7 @@ class FakeDesk:
         self.parser = FakeParser()
         self.files = FakeFileStore()
         self.readers = FakeReaders()
+        self.mailer = FakeMailer()
         queries: Any = FakeQueries(self)
         self.desk: Desk = build_desk(
             Adapters(
@@ -495,6 +511,8 @@ class FakeDesk:
                 router=MailboxDefaultRouter(),
                 readers=self.readers,
                 poll_lock=FakePollLock(),
+                mailer=self.mailer,
+                outbound=OutboundConfig(reply_from="desk@p2p.example", mail_domain="p2p.example"),
             ),
             self.config,
         )

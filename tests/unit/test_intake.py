@@ -13,6 +13,7 @@ from p2pdesk.application.use_cases.ingest_message import IngestMessage
 from p2pdesk.application.use_cases.manage_agents import CreateAgent
 from p2pdesk.application.use_cases.manage_teams import CreateTeam, UpdateTeam
 from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxes
+from p2pdesk.application.use_cases.post_ticket_message import PostTicketMessage
 from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantined
 from p2pdesk.application.use_cases.update_ticket import TicketChanges, UpdateTicket
 from p2pdesk.domain.messages import automation_reason, ticket_number_in_subject
@@ -218,3 +219,43 @@ def test_polling_acknowledges_every_committed_message_and_keeps_going(fake: Fake
     assert good.closed
     assert fake.store.mailboxes[1].cursor == {"next": 121}
     assert results["default"].error is None
+
+
+def test_acknowledgement_goes_to_people_only_and_a_reply_to_it_threads(fake: FakeDesk) -> None:
+    team_id = next(iter(fake.store.teams))
+    fake.add_mailbox("ack", team_id, address="ap@p2p.example", acknowledge=True)
+    created = ingest(fake, b"raw-1", parsed(1), mailbox="ack")
+    ticket = fake.ticket(created.ticket_id)
+    [ack] = fake.mailer.sent
+    assert ack.to == ("ap@vendor.example",)
+    assert ack.subject.startswith(f"[{ticket.display_number}]")
+    assert ack.in_reply_to == "m1@vendor.example"
+    assert ack.headers["Auto-Submitted"] == "auto-replied"
+    assert ingest(fake, b"raw-ooo", parsed(2, automation_headers={"auto-submitted": "auto-replied"}), "ack")
+    assert len(fake.mailer.sent) == 1  # no acknowledgement to an auto-reply
+
+    answer = parsed(3, in_reply_to=(ack.message_id,), subject="Re: " + ack.subject)
+    threaded = ingest(fake, b"raw-3", answer, mailbox="ack")
+    assert (threaded.outcome, threaded.ticket_id) == ("threaded", ticket.id)
+    assert len(fake.mailer.sent) == 1
+
+
+def test_an_agents_reply_is_threaded_and_sent_and_a_note_is_not(fake: FakeDesk) -> None:
+    created = ingest(fake, b"raw-1", parsed(1))
+    reply = fake.desk.post_ticket_message(PostTicketMessage(created.ticket_id, "Paid on 12 Nov."), SYSTEM)
+    [sent] = fake.mailer.sent
+    assert (sent.to, sent.in_reply_to, sent.references) == (
+        ("ap@vendor.example",),
+        "m1@vendor.example",
+        ("m1@vendor.example",),
+    )
+    assert sent.message_id == reply.message_id
+    assert "[P2P-000001]" in sent.subject
+    note = fake.desk.post_ticket_message(
+        PostTicketMessage(created.ticket_id, "Checked SAP", internal=True), SYSTEM
+    )
+    assert (note.direction, note.message_id) == ("note", None)
+    assert len(fake.mailer.sent) == 1
+    assert [m.direction for m in fake.store.thread] == ["inbound", "outbound", "note"]
+    with pytest.raises(ValidationFailed):
+        fake.desk.post_ticket_message(PostTicketMessage(created.ticket_id, "   "), SYSTEM)

@@ -77,3 +77,27 @@ class MessageParser(Protocol):
     def parse(self, raw: BinaryIO) -> ParsedMessage:
         """Parse one message; attachments go to the file store as they are read."""
         ...
+
+
+@dataclass(frozen=True)
+class OutboundEmail:
+    from_address: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    message_id: str  # without angle brackets; we store it so replies to it thread back
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    # Extra headers, e.g. Auto-Submitted: auto-replied on acknowledgements (RFC 3834).
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    def send(self, email: OutboundEmail) -> None:
+        """Hand the message to the outgoing mail server; raises MailNotSent when it refuses."""
+        ...
+
+
+class MailNotSent(Exception):
+    pass

@@ -18,8 +18,10 @@ from p2pdesk.application.audit import record_changes
 from p2pdesk.application.errors import IdempotencyRace, ValidationFailed
 from p2pdesk.application.lookups import live_team, team_taking_tickets
 from p2pdesk.application.opening import open_ticket
+from p2pdesk.application.outbound import AUTO_REPLY_HEADERS, new_message_id, send_after_commit, store_outbound
 from p2pdesk.application.principal import Principal, Role
 from p2pdesk.application.transaction import run_in_transaction
+from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig
 from p2pdesk.domain.messages import (
     AttachmentRef,
     Direction,
@@ -31,11 +33,18 @@ from p2pdesk.domain.messages import (
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, format_ticket_number
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.intake import InboundRecord, MailboxConfig
-from p2pdesk.ports.mail import FileStore, MessageParser, ParsedMessage, StoredFile
+from p2pdesk.ports.mail import FileStore, Mailer, MessageParser, OutboundEmail, ParsedMessage, StoredFile
 from p2pdesk.ports.routing import Router
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_MAILBOX = "default"
+
+ACKNOWLEDGEMENT = (
+    "Thank you for your message. We have opened ticket {number} ({subject}).\n\n"
+    "Please keep {number} in the subject when you write about it; a reply to this message is added\n"
+    "to the ticket automatically.\n\n"
+    "This is an automatic acknowledgement."
+)
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,16 @@ class IngestMessageHandler:
         parser: MessageParser,
         files: FileStore,
         router: Router,
+        mailer: Mailer,
+        outbound: OutboundConfig,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._parser = parser
         self._files = files
         self._router = router
+        self._mailer = mailer
+        self._outbound = outbound
 
     def __call__(self, command: IngestMessage) -> IngestResult:
         if not command.raw.strip():
@@ -153,10 +166,36 @@ class IngestMessageHandler:
             sender=sender,
             at=at,
         )
+        if outcome == "created" and mailbox.acknowledge and sender:
+            self._acknowledge(uow, mailbox, ticket, parsed, sender, at)
         uow.tickets.save(ticket)
         uow.inbound.add(self._record(mailbox, key, parsed, raw_file, outcome, None, ticket.id, at))
         record_changes(uow, mailbox_actor(mailbox), at, [ticket])
         return IngestResult(outcome, ticket.id, None)
+
+    def _acknowledge(
+        self,
+        uow: UnitOfWork,
+        mailbox: MailboxConfig,
+        ticket: Ticket,
+        parsed: ParsedMessage,
+        sender: str,
+        at: datetime,
+    ) -> None:
+        """Tell a person their message arrived, with the number to quote; never sent to automated mail."""
+        email = OutboundEmail(
+            from_address=mailbox.address or self._outbound.reply_from,
+            to=(sender,),
+            subject=f"[{ticket.display_number}] Received: {ticket.subject}",
+            text=ACKNOWLEDGEMENT.format(number=ticket.display_number, subject=ticket.subject),
+            message_id=new_message_id(ticket, self._outbound.mail_domain),
+            in_reply_to=parsed.message_id,
+            references=(parsed.message_id,) if parsed.message_id else (),
+            headers=AUTO_REPLY_HEADERS,
+        )
+        author = f"mailbox:{mailbox.name}"
+        store_outbound(uow, ticket, email, direction=Direction.OUTBOUND, author=author, at=at)
+        send_after_commit(uow, self._mailer, email)
 
     def _thread_target(
         self, uow: UnitOfWork, parsed: ParsedMessage, sender: str

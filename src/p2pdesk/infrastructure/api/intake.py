@@ -19,9 +19,11 @@ from p2pdesk import bootstrap
 from p2pdesk.application.errors import NotFound, PermissionDenied
 from p2pdesk.application.principal import Role
 from p2pdesk.application.use_cases.ingest_message import IngestMessage, IngestResult
+from p2pdesk.application.use_cases.post_ticket_message import PostTicketMessage
 from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantined
 from p2pdesk.infrastructure.api.auth import HasDeskRole, principal_of
 from p2pdesk.infrastructure.api.paging import PAGING_PARAMETERS, page_params, paged_response, paged_schema
+from p2pdesk.infrastructure.api.strict import StrictSerializer
 
 _CHUNK = 64 * 1024
 OUTCOMES = ("created", "threaded", "duplicate", "ignored", "quarantined")
@@ -174,8 +176,41 @@ class MessageOutput(serializers.Serializer):
         return data
 
 
+class PostMessageInput(StrictSerializer):
+    body = serializers.CharField(max_length=100_000, trim_whitespace=False)
+    internal = serializers.BooleanField(default=False)
+
+
 class TicketMessagesView(APIView):
     permission_classes = [HasDeskRole]
+
+    @extend_schema(
+        request=PostMessageInput,
+        responses={
+            201: inline_serializer(
+                "PostedMessage",
+                {
+                    "id": serializers.UUIDField(),
+                    "direction": serializers.CharField(),
+                    "message_id": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+        description=(
+            "Reply to the requester by email (`internal` false), threaded with In-Reply-To/References and "
+            "sent after the reply is committed, or add an internal note (`internal` true)."
+        ),
+    )
+    def post(self, request: Request, ticket_id: uuid.UUID) -> Response:
+        body = PostMessageInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        posted = bootstrap.desk().post_ticket_message(
+            PostTicketMessage(ticket_id, body.validated_data["body"], body.validated_data["internal"]),
+            principal_of(request),
+        )
+        return Response(
+            {"id": posted.id, "direction": posted.direction, "message_id": posted.message_id}, status=201
+        )
 
     @extend_schema(responses=MessageOutput(many=True))
     def get(self, request: Request, ticket_id: uuid.UUID) -> Response:

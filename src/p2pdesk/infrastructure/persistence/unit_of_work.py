@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from django.db import DatabaseError, OperationalError, transaction
@@ -75,6 +75,9 @@ class DjangoUnitOfWork:
 
     def commit(self) -> None:
         self._committed = True
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        transaction.on_commit(action)
 
     def publish_after_commit(self, events: Sequence[DomainEvent]) -> None:
         published = list(events)

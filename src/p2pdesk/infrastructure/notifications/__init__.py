@@ -1,0 +1,1 @@
+"""Outgoing notifications (driven): email through Django's mail backends (SMTP in production)."""
