@@ -219,3 +219,12 @@ def database_ready() -> tuple[bool, str]:
     from p2pdesk.infrastructure.persistence.health import check_database
 
     return check_database()
+
+
+def mailbox_health() -> dict[str, str]:
+    """Each enabled mailbox's state ("ok", "never polled" or its last error), for /readyz details."""
+    return {
+        m.name: (m.last_error or ("ok" if m.last_polled_at else "never polled"))
+        for m in desk().intake_queries.mailboxes()
+        if m.enabled
+    }

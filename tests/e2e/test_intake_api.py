@@ -219,3 +219,38 @@ def test_agent_reply_is_mailed_after_commit_and_the_answer_threads(
     assert (
         admin.post(f"/api/v1/tickets/{ticket_id}/messages/", {"body": ""}, format="json").status_code == 400
     )
+
+
+def test_unhealthy_mailbox_shows_in_api_readyz_and_metrics(
+    admin: APIClient,
+    inbox: dict[str, Any],
+    tmp_path: Path,
+    capsys: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    broken = admin.post(
+        "/api/v1/mailboxes/",
+        {
+            "name": "vendors",
+            "kind": "maildir",
+            "settings": {"path": str(tmp_path / "missing")},
+            "default_team": inbox["team"]["id"],
+        },
+        format="json",
+    ).json()
+    (tmp_path / "maildir").mkdir()
+    (tmp_path / "maildir" / "1.eml").write_bytes(mime(1))
+    with django_capture_on_commit_callbacks(execute=True):  # metrics are published after commit
+        call_command("poll_mailboxes")
+    capsys.readouterr()
+    states = APIClient().get("/readyz").json()
+    assert states["status"] == "ok"
+    assert states["mailboxes"]["default"] == "ok"
+    assert "does not exist" in states["mailboxes"]["vendors"]
+    listed = {m["name"]: m for m in admin.get("/api/v1/mailboxes/").json()["results"]}
+    assert (listed["vendors"]["healthy"], listed["default"]["healthy"]) == (False, True)
+    assert broken["last_polled_at"] is None
+    assert listed["vendors"]["last_polled_at"] is not None
+    metrics = APIClient().get("/metrics").content.decode()
+    assert 'p2pdesk_mailbox_up{mailbox="vendors"} 0.0' in metrics
+    assert 'p2pdesk_intake_messages_total{mailbox="default",outcome="created"}' in metrics

@@ -232,7 +232,9 @@ def test_acknowledgement_goes_to_people_only_and_a_reply_to_it_threads(fake: Fak
     assert ack.in_reply_to == "m1@vendor.example"
     assert ack.headers["Auto-Submitted"] == "auto-replied"
     assert ingest(fake, b"raw-ooo", parsed(2, automation_headers={"auto-submitted": "auto-replied"}), "ack")
-    assert len(fake.mailer.sent) == 1  # no acknowledgement to an auto-reply
+    portal = ingest(fake, b"raw-portal", parsed(4, from_address="no-reply@portal.example"), "ack")
+    assert portal.outcome == "created"  # a portal's notice can be real work
+    assert len(fake.mailer.sent) == 1  # but neither it nor the auto-reply is answered
 
     answer = parsed(3, in_reply_to=(ack.message_id,), subject="Re: " + ack.subject)
     threaded = ingest(fake, b"raw-3", answer, mailbox="ack")

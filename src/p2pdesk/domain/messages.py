@@ -15,8 +15,12 @@ from datetime import datetime
 from enum import StrEnum
 
 _SUBJECT_TOKEN = re.compile(r"\[\s*P2P-(\d{6,})\s*\]", re.IGNORECASE)
-_AUTOMATED_SENDERS = re.compile(
-    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+.-].*)?@", re.I
+# Bounce senders: their mail is about delivery, never a request.
+_BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|bounces?)([+.-].*)?@", re.IGNORECASE)
+# Addresses nobody reads: a portal's "invoice blocked" notice from noreply@ can still be real work,
+# so it opens a ticket, but nothing is ever sent back to it.
+_UNANSWERABLE = re.compile(
+    r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?)([+.-].*)?@", re.IGNORECASE
 )
 
 
@@ -92,9 +96,14 @@ def automation_reason(
         return "null return path (bounce)"
     if "x-loop" in h and "p2pdesk" in h["x-loop"].lower():
         return "our own mail looped back"
-    if _AUTOMATED_SENDERS.match(from_address or ""):
-        return f"automated sender {from_address}"
+    if _BOUNCE_SENDERS.match(from_address or ""):
+        return f"bounce sender {from_address}"
     return None
+
+
+def may_answer(address: str) -> bool:
+    """May we send this address an automatic acknowledgement? Not no-reply and bounce addresses."""
+    return bool(address) and not _UNANSWERABLE.match(address)
 
 
 def is_participant(address: str, requester_email: str, thread: Iterable[TicketMessage]) -> bool:

@@ -22,12 +22,14 @@ from p2pdesk.application.outbound import AUTO_REPLY_HEADERS, new_message_id, sen
 from p2pdesk.application.principal import Principal, Role
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig
+from p2pdesk.domain.events import DomainEvent
 from p2pdesk.domain.messages import (
     AttachmentRef,
     Direction,
     TicketMessage,
     automation_reason,
     is_participant,
+    may_answer,
     ticket_number_in_subject,
 )
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, format_ticket_number
@@ -59,6 +61,13 @@ class IngestResult:
     ticket_id: uuid.UUID | None = None
     reason: str | None = None
     quarantine_id: int | None = None
+
+
+def intake_event(mailbox: MailboxConfig, outcome: str) -> DomainEvent:
+    """For metrics only (messages per mailbox and outcome); the audit trail records ticket changes."""
+    return DomainEvent(
+        "intake.message", "mailbox", str(mailbox.id), after={"mailbox": mailbox.name, "outcome": outcome}
+    )
 
 
 def mailbox_actor(mailbox: MailboxConfig) -> Principal:
@@ -120,6 +129,13 @@ class IngestMessageHandler:
     def _take_in(
         self, uow: UnitOfWork, mailbox: MailboxConfig, parsed: ParsedMessage, raw_file: StoredFile
     ) -> IngestResult:
+        result = self._decide(uow, mailbox, parsed, raw_file)
+        uow.publish_after_commit([intake_event(mailbox, result.outcome)])
+        return result
+
+    def _decide(
+        self, uow: UnitOfWork, mailbox: MailboxConfig, parsed: ParsedMessage, raw_file: StoredFile
+    ) -> IngestResult:
         key = parsed.message_id or f"sha256:{parsed.raw_sha256 or raw_file.sha256}"
         previous = uow.inbound.find(mailbox.id, key)
         if previous is not None:
@@ -166,7 +182,7 @@ class IngestMessageHandler:
             sender=sender,
             at=at,
         )
-        if outcome == "created" and mailbox.acknowledge and sender:
+        if outcome == "created" and mailbox.acknowledge and may_answer(sender):
             self._acknowledge(uow, mailbox, ticket, parsed, sender, at)
         uow.tickets.save(ticket)
         uow.inbound.add(self._record(mailbox, key, parsed, raw_file, outcome, None, ticket.id, at))
@@ -227,6 +243,7 @@ class IngestMessageHandler:
 
     def _quarantine(self, mailbox: MailboxConfig, raw_file: StoredFile, reason: str) -> IngestResult:
         def work(uow: UnitOfWork) -> int:
+            uow.publish_after_commit([intake_event(mailbox, "quarantined")])
             return uow.quarantine.add(
                 mailbox_id=mailbox.id,
                 raw_key=raw_file.key,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from p2pdesk.application.errors import NotFound
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
+from p2pdesk.domain.events import DomainEvent
 from p2pdesk.ports.intake import MailboxConfig
 from p2pdesk.ports.mail import FileStore
 from p2pdesk.ports.mailboxes import MailboxReaders, MailboxUnavailable, PollLock
@@ -104,5 +105,9 @@ class PollMailboxesHandler:
     def _record_health(self, mailbox: MailboxConfig, error: str | None) -> None:
         def work(uow: UnitOfWork) -> None:
             uow.mailboxes.record_poll(mailbox.id, error=error)
+            health = {"mailbox": mailbox.name, "healthy": error is None}
+            uow.publish_after_commit(
+                [DomainEvent("mailbox.polled", "mailbox", str(mailbox.id), after=health)]
+            )
 
         run_in_transaction(self._uow_factory, work)

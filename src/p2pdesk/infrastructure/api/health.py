@@ -15,8 +15,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """503 when the database is unreachable. A failing mailbox is reported but does not make the
+    service unready: the API still works, and restarting the pod would not fix a mailbox password."""
     ok, reason = bootstrap.database_ready()
-    body = {"status": "ok" if ok else "unavailable", "checks": {"database": reason}}
+    body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": {"database": reason}}
+    if ok:
+        body["mailboxes"] = bootstrap.mailbox_health()
     return JsonResponse(body, status=200 if ok else 503)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from p2pdesk.domain.events import DomainEvent
 
@@ -14,11 +14,29 @@ TICKET_EVENTS = Counter(
     ["action", "team"],
 )
 TICKETS_RESOLVED = Counter("p2pdesk_tickets_resolved_total", "Tickets resolved, by team", ["team"])
+INTAKE_MESSAGES = Counter(
+    "p2pdesk_intake_messages_total",
+    "Messages taken in, by mailbox and outcome (created, threaded, duplicate, ignored, quarantined)",
+    ["mailbox", "outcome"],
+)
+MAILBOX_UP = Gauge(
+    "p2pdesk_mailbox_up", "1 when the mailbox's last poll succeeded, 0 when it failed", ["mailbox"]
+)
+MAILBOX_LAST_POLL = Gauge(
+    "p2pdesk_mailbox_last_poll_timestamp_seconds", "When the mailbox was last polled", ["mailbox"]
+)
 
 
 class PrometheusEventPublisher:
     def publish(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
+            if event.action == "intake.message":
+                INTAKE_MESSAGES.labels(mailbox=event.after["mailbox"], outcome=event.after["outcome"]).inc()
+                continue
+            if event.action == "mailbox.polled":
+                MAILBOX_UP.labels(mailbox=event.after["mailbox"]).set(1 if event.after["healthy"] else 0)
+                MAILBOX_LAST_POLL.labels(mailbox=event.after["mailbox"]).set_to_current_time()
+                continue
             if event.entity_type != "ticket":
                 continue
             team = str(event.team_id)
