@@ -15,6 +15,7 @@ P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -125,6 +126,24 @@ P2PDESK_MAIL_DOMAIN = os.environ.get(
     "P2PDESK_MAIL_DOMAIN", P2PDESK_REPLY_FROM.rpartition("@")[2] or "localhost"
 )
 
+# Celery: Redis or RabbitMQ in production (CELERY_BROKER_URL=redis://127.0.0.1:6379/0 or
+# amqp://guest:guest@127.0.0.1:5672//); without a broker, tasks run in process.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves it for another worker
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "poll-due-mailboxes": {
+        "task": "p2pdesk.infrastructure.tasks.mail.poll_due_mailboxes_task",
+        "schedule": float(os.environ.get("P2PDESK_POLL_TICK_SECONDS", "15")),
+    }
+}
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
@@ -159,3 +178,5 @@ SPECTACULAR_SETTINGS = {
 
 LOGGING_CONFIG = None
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+# httpx logs every request URL at INFO (Graph delta and skip tokens included): keep it to warnings.
+logging.getLogger("httpx").setLevel(logging.WARNING)

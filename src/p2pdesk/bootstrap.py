@@ -127,6 +127,7 @@ def desk() -> Desk:
     """The desk wired to Django persistence; built on first use, never at import time."""
     from django.conf import settings
 
+    from p2pdesk.infrastructure.email.graph import GraphMailboxReader, GraphSettings
     from p2pdesk.infrastructure.email.imap import ImapMailboxReader, ImapSettings
     from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
     from p2pdesk.infrastructure.email.parsing import EmailMessageParser
@@ -160,11 +161,28 @@ def desk() -> Desk:
     def maildir(mailbox: MailboxConfig) -> MailboxReader:
         return MaildirMailboxReader(MaildirSettings(path=Path(mailbox.settings["path"])))
 
-    def imap(mailbox: MailboxConfig) -> MailboxReader:
+    def secret_of(mailbox: MailboxConfig) -> str:
         with uow_factory() as uow:
             secret = uow.mailboxes.secret(mailbox.id)
         if secret is None:
             raise MailboxUnavailable(f"mailbox {mailbox.name!r} has no usable secret; set it again")
+        return secret
+
+    def graph(mailbox: MailboxConfig) -> MailboxReader:
+        s = mailbox.settings
+        return GraphMailboxReader(
+            GraphSettings(
+                tenant_id=s["tenant_id"],
+                client_id=s["client_id"],
+                client_secret=secret_of(mailbox),
+                user=s["user"],
+                folder=s["folder"],
+                processed_folder=s.get("processed_folder", "Processed"),
+            )
+        )
+
+    def imap(mailbox: MailboxConfig) -> MailboxReader:
+        secret = secret_of(mailbox)
         s = mailbox.settings
         xoauth2 = s.get("auth") == "xoauth2"
         return ImapMailboxReader(
@@ -192,7 +210,7 @@ def desk() -> Desk:
             parser=EmailMessageParser(files, max_attachment_bytes=settings.P2PDESK_MAX_ATTACHMENT_BYTES),
             files=files,
             router=MailboxDefaultRouter(),
-            readers=KindReaders({"maildir": maildir, "imap": imap}),
+            readers=KindReaders({"maildir": maildir, "imap": imap, "graph": graph}),
             poll_lock=DatabasePollLock(),
             mailer=DjangoMailer(),
             outbound=OutboundConfig(

@@ -1,0 +1,1 @@
+"""Celery tasks (driving): thin entrypoints that call one use case each."""
