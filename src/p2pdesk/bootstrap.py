@@ -5,6 +5,7 @@ Entrypoints (API, CLI) call `desk()`; tests build a Desk with fakes through `bui
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -127,6 +128,7 @@ def desk() -> Desk:
     """The desk wired to Django persistence; built on first use, never at import time."""
     from django.conf import settings
 
+    from p2pdesk.infrastructure.email.gmail import GmailMailboxReader, GmailSettings
     from p2pdesk.infrastructure.email.graph import GraphMailboxReader, GraphSettings
     from p2pdesk.infrastructure.email.imap import ImapMailboxReader, ImapSettings
     from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
@@ -181,6 +183,23 @@ def desk() -> Desk:
             )
         )
 
+    def gmail(mailbox: MailboxConfig) -> MailboxReader:
+        try:
+            service_account = json.loads(secret_of(mailbox))
+        except ValueError:
+            raise MailboxUnavailable(
+                f"mailbox {mailbox.name!r}: the secret is not a service-account JSON key"
+            ) from None
+        s = mailbox.settings
+        return GmailMailboxReader(
+            GmailSettings(
+                user=s["user"],
+                label=s.get("label", "INBOX"),
+                processed_label=s.get("processed_label", "p2pdesk/processed"),
+                service_account_info=service_account,
+            )
+        )
+
     def imap(mailbox: MailboxConfig) -> MailboxReader:
         secret = secret_of(mailbox)
         s = mailbox.settings
@@ -210,7 +229,7 @@ def desk() -> Desk:
             parser=EmailMessageParser(files, max_attachment_bytes=settings.P2PDESK_MAX_ATTACHMENT_BYTES),
             files=files,
             router=MailboxDefaultRouter(),
-            readers=KindReaders({"maildir": maildir, "imap": imap, "graph": graph}),
+            readers=KindReaders({"maildir": maildir, "imap": imap, "graph": graph, "gmail": gmail}),
             poll_lock=DatabasePollLock(),
             mailer=DjangoMailer(),
             outbound=OutboundConfig(

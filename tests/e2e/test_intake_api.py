@@ -254,3 +254,24 @@ def test_unhealthy_mailbox_shows_in_api_readyz_and_metrics(
     metrics = APIClient().get("/metrics").content.decode()
     assert 'p2pdesk_mailbox_up{mailbox="vendors"} 0.0' in metrics
     assert 'p2pdesk_intake_messages_total{mailbox="default",outcome="created"}' in metrics
+
+
+def test_graph_and_gmail_mailboxes_are_configured_and_a_bad_key_is_reported(
+    admin: APIClient, inbox: dict[str, Any], capsys: Any
+) -> None:
+    team = inbox["team"]["id"]
+    graph = {"tenant_id": "t", "client_id": "c", "user": "ap@p2p.example", "folder": "inbox"}
+    created = admin.post(
+        "/api/v1/mailboxes/",
+        {"name": "m365", "kind": "graph", "settings": graph, "secret": "s", "default_team": team},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    gmail = {"user": "ap@p2p.example", "label": "INBOX"}
+    body = {"name": "gmail", "kind": "gmail", "settings": gmail, "secret": "not json", "default_team": team}
+    assert admin.post("/api/v1/mailboxes/", body, format="json").status_code == 201
+    call_command("poll_mailboxes", "--mailbox", "gmail")
+    import json
+
+    [result] = json.loads(capsys.readouterr().out)
+    assert "not a service-account JSON key" in result["error"]

@@ -25,7 +25,7 @@ REQUIRED_SETTINGS: dict[str, set[str]] = {
 OPTIONAL_SETTINGS: dict[str, set[str]] = {
     "imap": {"auth"},
     "graph": {"processed_folder"},
-    "gmail": set(),
+    "gmail": {"processed_label"},
     "maildir": set(),
 }
 
