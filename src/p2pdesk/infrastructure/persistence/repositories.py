@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -214,8 +215,10 @@ class DjangoTicketRepository:
         if not changes:
             return
         if connection.vendor == "postgresql":
-            # One statement per batch: 100,000 tickets change hands in a few round trips.
-            with connection.cursor() as cursor:
+            # One statement per batch, the arrays bound server-side in binary (Django's client-side
+            # cursor would quote 100,000 ids one by one): 100,000 tickets change hands in seconds.
+            connection.ensure_connection()
+            with connection.connection.cursor() as cursor:
                 for chunk in batched(changes, 20_000):
                     cursor.execute(
                         "UPDATE p2pdesk_ticket AS t SET agent_id = c.agent_id, updated_at = %s"
@@ -269,7 +272,13 @@ def _ticket_row(ticket: Ticket) -> TicketRecord:
 
 
 class DjangoAuditLog:
+    # Past this many entries PostgreSQL gets them through COPY, several times faster than INSERT.
+    COPY_THRESHOLD = 500
+
     def append(self, entries: Sequence[AuditEntry]) -> None:
+        if connection.vendor == "postgresql" and len(entries) >= self.COPY_THRESHOLD:
+            self._copy(entries)
+            return
         AuditEventRecord.objects.bulk_create(
             [
                 AuditEventRecord(
@@ -285,6 +294,25 @@ class DjangoAuditLog:
             ],
             batch_size=BATCH if connection.vendor == "postgresql" else 100,
         )
+
+    @staticmethod
+    def _copy(entries: Sequence[AuditEntry]) -> None:
+        connection.ensure_connection()
+        sql = "COPY p2pdesk_audit_event (at, actor, action, entity_type, entity_id, before, after) FROM STDIN"
+        with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for entry in entries:
+                event = entry.event
+                copy.write_row(
+                    (
+                        entry.at,
+                        entry.actor,
+                        event.action,
+                        event.entity_type,
+                        event.entity_id,
+                        json.dumps(event.before),
+                        json.dumps(event.after),
+                    )
+                )
 
 
 class DjangoIdempotencyStore:
