@@ -11,6 +11,10 @@ P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDES
 P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS   outgoing SMTP
 P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our Message-IDs
+P2PDESK_PUBLIC_URL  the desk's public https base URL (https://desk.example); set, it turns push on
+P2PDESK_GMAIL_PUSH_AUDIENCE, P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT   the audience and service account
+                    of the Pub/Sub push subscription's OIDC tokens (both needed for /hooks/gmail/)
+P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched (default Google's)
 """
 
 from __future__ import annotations
@@ -141,8 +145,23 @@ CELERY_BEAT_SCHEDULE = {
     "poll-due-mailboxes": {
         "task": "p2pdesk.infrastructure.tasks.mail.poll_due_mailboxes_task",
         "schedule": float(os.environ.get("P2PDESK_POLL_TICK_SECONDS", "15")),
-    }
+    },
+    # Push: create missing Graph subscriptions and Gmail watches, renew them at half-life / daily.
+    "renew-push-subscriptions": {
+        "task": "p2pdesk.infrastructure.tasks.mail.renew_push_subscriptions_task",
+        "schedule": 3600.0,
+    },
 }
+
+# Push intake (Graph change notifications, Gmail through Pub/Sub push): a notification only makes
+# the mailbox's poll come sooner. Without P2PDESK_PUBLIC_URL no subscription is made and scheduled
+# polling alone runs.
+P2PDESK_PUBLIC_URL = os.environ.get("P2PDESK_PUBLIC_URL", "")
+P2PDESK_GMAIL_PUSH_AUDIENCE = os.environ.get("P2PDESK_GMAIL_PUSH_AUDIENCE", "")
+P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT = os.environ.get("P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT", "")
+P2PDESK_GOOGLE_CERTS_URL = os.environ.get(
+    "P2PDESK_GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs"
+)
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

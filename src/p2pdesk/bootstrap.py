@@ -22,6 +22,11 @@ from p2pdesk.application.use_cases.manage_mailboxes import MailboxHandlers
 from p2pdesk.application.use_cases.manage_teams import TeamHandlers
 from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxesHandler
 from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig, PostTicketMessageHandler
+from p2pdesk.application.use_cases.push_notifications import (
+    HandleGmailPush,
+    HandleGraphNotifications,
+    RenewPushSubscriptionsHandler,
+)
 from p2pdesk.application.use_cases.reassign_tickets import ReassignTicketsHandler
 from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantinedHandler
 from p2pdesk.application.use_cases.update_ticket import UpdateTicketHandler
@@ -29,7 +34,16 @@ from p2pdesk.domain.business_day import business_day
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.intake import MailboxConfig
 from p2pdesk.ports.mail import FileStore, Mailer, MessageParser
-from p2pdesk.ports.mailboxes import MailboxReader, MailboxReaders, MailboxUnavailable, PollLock
+from p2pdesk.ports.mailboxes import (
+    MailboxReader,
+    MailboxReaders,
+    MailboxUnavailable,
+    PollLock,
+    PollScheduler,
+    PushChannel,
+    PushChannels,
+    PushTokenVerifier,
+)
 from p2pdesk.ports.queries import AgentQueries, AuditQueries, IntakeQueries, TeamQueries, TicketQueries
 from p2pdesk.ports.routing import Router
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -63,6 +77,9 @@ class Adapters:
     poll_lock: PollLock
     mailer: Mailer
     outbound: OutboundConfig
+    push_channels: PushChannels
+    poll_scheduler: PollScheduler
+    push_verifier: PushTokenVerifier
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,9 @@ class Desk:
     mailboxes: MailboxHandlers
     retry_quarantined: RetryQuarantinedHandler
     poll_mailboxes: PollMailboxesHandler
+    graph_notifications: HandleGraphNotifications
+    gmail_push: HandleGmailPush
+    renew_push_subscriptions: RenewPushSubscriptionsHandler
     ticket_queries: TicketQueries
     team_queries: TeamQueries
     agent_queries: AgentQueries
@@ -101,6 +121,9 @@ def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
         mailboxes=MailboxHandlers(a.uow_factory, a.clock),
         retry_quarantined=RetryQuarantinedHandler(a.uow_factory, a.clock, a.files, ingest),
         poll_mailboxes=PollMailboxesHandler(a.uow_factory, a.readers, a.files, ingest, a.poll_lock),
+        graph_notifications=HandleGraphNotifications(a.uow_factory, a.poll_scheduler),
+        gmail_push=HandleGmailPush(a.uow_factory, a.poll_scheduler, a.push_verifier),
+        renew_push_subscriptions=RenewPushSubscriptionsHandler(a.uow_factory, a.clock, a.push_channels),
         ticket_queries=a.ticket_queries,
         team_queries=a.team_queries,
         agent_queries=a.agent_queries,
@@ -123,17 +146,40 @@ class KindReaders:
         return factory(mailbox)
 
 
+class KindPushChannels:
+    """Opens a mailbox's push channel by its kind; push is off (polling alone) when `enabled` is False."""
+
+    def __init__(self, factories: dict[str, Callable[[MailboxConfig], PushChannel | None]], *, enabled: bool):
+        self._factories = factories
+        self.enabled = enabled
+
+    def open(self, mailbox: MailboxConfig) -> PushChannel | None:
+        factory = self._factories.get(mailbox.kind)
+        return factory(mailbox) if self.enabled and factory is not None else None
+
+
 @cache
 def desk() -> Desk:
     """The desk wired to Django persistence; built on first use, never at import time."""
     from django.conf import settings
 
-    from p2pdesk.infrastructure.email.gmail import GmailMailboxReader, GmailSettings
-    from p2pdesk.infrastructure.email.graph import GraphMailboxReader, GraphSettings
+    from p2pdesk.infrastructure.email.gmail import (
+        GmailMailboxReader,
+        GmailPushChannel,
+        GmailSettings,
+        PubSubPushVerifier,
+    )
+    from p2pdesk.infrastructure.email.graph import (
+        GraphMailboxReader,
+        GraphPushChannel,
+        GraphPushUrls,
+        GraphSettings,
+    )
     from p2pdesk.infrastructure.email.imap import ImapMailboxReader, ImapSettings
     from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
     from p2pdesk.infrastructure.email.parsing import EmailMessageParser
     from p2pdesk.infrastructure.events.metrics import PrometheusEventPublisher
+    from p2pdesk.infrastructure.events.scheduling import CeleryPollScheduler
     from p2pdesk.infrastructure.notifications.mail import DjangoMailer
     from p2pdesk.infrastructure.persistence.intake_queries import DjangoIntakeQueries
     from p2pdesk.infrastructure.persistence.locks import DatabasePollLock
@@ -170,7 +216,7 @@ def desk() -> Desk:
             raise MailboxUnavailable(f"mailbox {mailbox.name!r} has no usable secret; set it again")
         return secret
 
-    def graph(mailbox: MailboxConfig) -> MailboxReader:
+    def graph(mailbox: MailboxConfig) -> GraphMailboxReader:
         s = mailbox.settings
         return GraphMailboxReader(
             GraphSettings(
@@ -183,7 +229,7 @@ def desk() -> Desk:
             )
         )
 
-    def gmail(mailbox: MailboxConfig) -> MailboxReader:
+    def gmail(mailbox: MailboxConfig) -> GmailMailboxReader:
         try:
             service_account = json.loads(secret_of(mailbox))
         except ValueError:
@@ -199,6 +245,21 @@ def desk() -> Desk:
                 service_account_info=service_account,
             )
         )
+
+    # Push (P2PDESK_PUBLIC_URL set): Graph subscriptions notify the hooks under that URL; a Gmail
+    # mailbox pushes when its settings name a Pub/Sub `topic`, whose push subscription is set up in
+    # Google Cloud to call /hooks/gmail/ with an OIDC token.
+    public_url = settings.P2PDESK_PUBLIC_URL.rstrip("/")
+    graph_urls = GraphPushUrls(
+        notification_url=f"{public_url}/hooks/graph/", lifecycle_url=f"{public_url}/hooks/graph/lifecycle/"
+    )
+
+    def graph_push(mailbox: MailboxConfig) -> PushChannel:
+        return GraphPushChannel(graph(mailbox), graph_urls)
+
+    def gmail_push(mailbox: MailboxConfig) -> PushChannel | None:
+        topic = mailbox.settings.get("topic")
+        return GmailPushChannel(gmail(mailbox), topic) if topic else None
 
     def imap(mailbox: MailboxConfig) -> MailboxReader:
         secret = secret_of(mailbox)
@@ -234,6 +295,15 @@ def desk() -> Desk:
             mailer=DjangoMailer(),
             outbound=OutboundConfig(
                 reply_from=settings.P2PDESK_REPLY_FROM, mail_domain=settings.P2PDESK_MAIL_DOMAIN
+            ),
+            push_channels=KindPushChannels(
+                {"graph": graph_push, "gmail": gmail_push}, enabled=bool(public_url)
+            ),
+            poll_scheduler=CeleryPollScheduler(),
+            push_verifier=PubSubPushVerifier(
+                audience=settings.P2PDESK_GMAIL_PUSH_AUDIENCE,
+                service_account_email=settings.P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT,
+                certs_url=settings.P2PDESK_GOOGLE_CERTS_URL,
             ),
         ),
         config,

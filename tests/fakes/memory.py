@@ -30,6 +30,13 @@ from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import ACTIVE_STATUSES, Ticket
 from p2pdesk.ports.intake import InboundRecord, MailboxConfig, QuarantinedMessage
 from p2pdesk.ports.mail import OutboundEmail, ParsedMessage, StoredFile, UnparseableMessage
+from p2pdesk.ports.mailboxes import (
+    InvalidPushToken,
+    MailboxUnavailable,
+    PushSubscription,
+    PushSubscriptionGone,
+    StoredPushSubscription,
+)
 from p2pdesk.ports.queries import AgentView, Page, Scope, TeamView, TicketView
 from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
 
@@ -63,6 +70,7 @@ class FakeStore:
     inbound: dict[tuple[int | None, str], InboundRecord] = field(default_factory=dict)
     thread: list[TicketMessage] = field(default_factory=list)
     quarantine: dict[int, QuarantinedMessage] = field(default_factory=dict)
+    subscriptions: dict[int, StoredPushSubscription] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=lambda: {"team": 1, "agent": 1, "number": 1})
 
     def take_id(self, kind: str) -> int:
@@ -356,6 +364,32 @@ class FakeQuarantine:
         self.store.quarantine[quarantine_id] = replace(entry, attempts=entry.attempts + 1, reason=reason)
 
 
+class FakeSubscriptions:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def for_mailbox(self, mailbox_id: int) -> StoredPushSubscription | None:
+        return self.store.subscriptions.get(mailbox_id)
+
+    def by_external_ids(
+        self, provider: str, external_ids: Sequence[str]
+    ) -> dict[str, StoredPushSubscription]:
+        return {
+            s.external_id: s
+            for s in self.store.subscriptions.values()
+            if s.provider == provider and s.external_id in external_ids
+        }
+
+    def all(self) -> list[StoredPushSubscription]:
+        return list(self.store.subscriptions.values())
+
+    def save(self, subscription: StoredPushSubscription) -> None:
+        self.store.subscriptions[subscription.mailbox_id] = subscription
+
+    def remove(self, mailbox_id: int) -> None:
+        self.store.subscriptions.pop(mailbox_id, None)
+
+
 class FakeFileStore:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -400,6 +434,7 @@ class FakeUnitOfWork:
         self.inbound = FakeInbound(self.working)
         self.mailboxes = FakeMailboxes(self.working)
         self.quarantine = FakeQuarantine(self.working)
+        self.subscriptions = FakeSubscriptions(self.working)
         self.pending: list[DomainEvent] = []
         self.on_commit: list[Any] = []
         self.committed = False
@@ -484,6 +519,78 @@ class FakePollLock:
         self.held.discard(mailbox_id)
 
 
+class FakeScheduler:
+    """Records what the use cases queue: polls, and renewals as (mailbox, recreate)."""
+
+    def __init__(self) -> None:
+        self.polls: list[str] = []
+        self.renewals: list[tuple[str, bool]] = []
+
+    def schedule(self, mailbox: str) -> None:
+        self.polls.append(mailbox)
+
+    def schedule_renewal(self, mailbox: str, *, recreate: bool = False) -> None:
+        self.renewals.append((mailbox, recreate))
+
+
+class FakePushChannel:
+    """A provider's subscriptions for one mailbox: ids s1, s2, ...; renewing one not live is 'gone'."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, datetime] = {}
+        self.client_states: list[str] = []
+        self.calls: list[tuple[str, str]] = []
+        self.failure: str | None = None
+        self.closed = 0
+        self._ids = itertools.count(1)
+
+    def _granted(self, external_id: str, expires_at: datetime) -> PushSubscription:
+        if self.failure:
+            raise MailboxUnavailable(self.failure)
+        self.live[external_id] = expires_at
+        return PushSubscription(external_id, expires_at)
+
+    def subscribe(self, *, client_state: str, expires_at: datetime) -> PushSubscription:
+        self.calls.append(("subscribe", ""))
+        self.client_states.append(client_state)
+        return self._granted(f"s{next(self._ids)}", expires_at)
+
+    def renew(self, external_id: str, *, expires_at: datetime) -> PushSubscription:
+        self.calls.append(("renew", external_id))
+        if external_id not in self.live and not self.failure:
+            raise PushSubscriptionGone(external_id)
+        return self._granted(external_id, expires_at)
+
+    def delete(self, external_id: str) -> None:
+        self.calls.append(("delete", external_id))
+        if self.failure:
+            raise MailboxUnavailable(self.failure)
+        self.live.pop(external_id, None)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class FakePushChannels:
+    """Push channels by mailbox name; a mailbox without one has no push."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.channels: dict[str, FakePushChannel] = {}
+
+    def open(self, mailbox: MailboxConfig) -> FakePushChannel | None:
+        return self.channels.get(mailbox.name) if self.enabled else None
+
+
+class FakeTokenVerifier:
+    def __init__(self) -> None:
+        self.valid: set[str] = set()
+
+    def verify(self, token: str) -> None:
+        if token not in self.valid:
+            raise InvalidPushToken("not one of the valid test tokens")
+
+
 class FakeDesk:
     """A Desk wired to in-memory adapters, with the store and published events at hand."""
 
@@ -496,6 +603,9 @@ class FakeDesk:
         self.files = FakeFileStore()
         self.readers = FakeReaders()
         self.mailer = FakeMailer()
+        self.scheduler = FakeScheduler()
+        self.push = FakePushChannels()
+        self.verifier = FakeTokenVerifier()
         queries: Any = FakeQueries(self)
         self.desk: Desk = build_desk(
             Adapters(
@@ -513,6 +623,9 @@ class FakeDesk:
                 poll_lock=FakePollLock(),
                 mailer=self.mailer,
                 outbound=OutboundConfig(reply_from="desk@p2p.example", mail_domain="p2p.example"),
+                push_channels=self.push,
+                poll_scheduler=self.scheduler,
+                push_verifier=self.verifier,
             ),
             self.config,
         )

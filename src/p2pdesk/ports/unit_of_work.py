@@ -6,6 +6,7 @@ from typing import Protocol
 
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.ports.intake import InboundLog, MailboxRepository, QuarantineRepository, ThreadRepository
+from p2pdesk.ports.mailboxes import PushSubscriptionRepository
 from p2pdesk.ports.repositories import (
     AgentRepository,
     AssignmentPool,
@@ -29,6 +30,7 @@ class UnitOfWork(Protocol):
     inbound: InboundLog
     mailboxes: MailboxRepository
     quarantine: QuarantineRepository
+    subscriptions: PushSubscriptionRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ REQUIRED_SETTINGS: dict[str, set[str]] = {
 OPTIONAL_SETTINGS: dict[str, set[str]] = {
     "imap": {"auth"},
     "graph": {"processed_folder"},
-    "gmail": {"processed_label"},
+    "gmail": {"processed_label", "topic"},  # topic: the Pub/Sub topic of its watch (push)
     "maildir": set(),
 }
 
@@ -46,6 +47,14 @@ def check_settings(kind: str, settings: dict[str, Any]) -> None:
         problem = _imap_problem(settings)
         if problem:
             raise ValidationFailed(f"imap settings: {problem}", details={"field": "settings"})
+    if kind == "gmail" and "topic" in settings and not _PUBSUB_TOPIC.fullmatch(str(settings["topic"])):
+        raise ValidationFailed(
+            "gmail settings: topic is a Pub/Sub topic name, projects/<project>/topics/<topic>",
+            details={"field": "settings"},
+        )
+
+
+_PUBSUB_TOPIC = re.compile(r"projects/[^/\s]+/topics/[^/\s]+")
 
 
 def _imap_problem(settings: dict[str, Any]) -> str | None:

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from p2pdesk.infrastructure.api import audit, directory, health, intake, mailboxes, tickets
+from p2pdesk.infrastructure.api import audit, directory, health, hooks, intake, mailboxes, tickets
 
 urlpatterns = [
     path("healthz", health.healthz),
@@ -25,4 +25,8 @@ urlpatterns = [
     path("api/v1/intake/quarantine/", intake.QuarantineListView.as_view()),
     path("api/v1/intake/quarantine/<int:quarantine_id>/retry/", intake.QuarantineRetryView.as_view()),
     path("api/v1/audit-events/", audit.AuditEventListView.as_view()),
+    # Push from mail providers (no desk credentials: each proves itself, see hooks.py).
+    path("hooks/graph/", hooks.GraphHookView.as_view()),
+    path("hooks/graph/lifecycle/", hooks.GraphHookView.as_view()),
+    path("hooks/gmail/", hooks.GmailHookView.as_view()),
 ]

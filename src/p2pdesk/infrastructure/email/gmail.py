@@ -14,14 +14,20 @@ Sync follows Google's guide (developers.google.com/gmail/api/guides/sync):
 - incremental sync: `history.list` of `messageAdded` on the label since the stored history id; a
   404 means the id has expired, so sync fully again (intake drops what it already has).
 The cursor returned with a batch is stored by the poller only after the batch is committed.
+
+Push (developers.google.com/gmail/api/guides/push): GmailPushChannel keeps a `users.watch` on the
+label, which publishes to a Cloud Pub/Sub topic; Pub/Sub pushes to /hooks/gmail/ with an OIDC token
+that PubSubPushVerifier checks. The notification only triggers a poll from the stored history id.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -30,9 +36,15 @@ import google.auth.transport
 import httpx
 import structlog
 from google.auth.credentials import Credentials
-from google.oauth2 import service_account
+from google.oauth2 import id_token, service_account
 
-from p2pdesk.ports.mailboxes import FetchBatch, FetchedMessage, MailboxUnavailable
+from p2pdesk.ports.mailboxes import (
+    FetchBatch,
+    FetchedMessage,
+    InvalidPushToken,
+    MailboxUnavailable,
+    PushSubscription,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +148,31 @@ class GmailMailboxReader:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- push (for GmailPushChannel) -------------------------------------------------------------
+
+    def watch(self, topic: str) -> PushSubscription:
+        """Start or renew the watch on the label (a new call replaces the old watch)."""
+        answer = self._call(
+            "POST",
+            "watch",
+            "watch",
+            json={
+                "topicName": topic,
+                "labelIds": [self._label_id(self._settings.label)],
+                "labelFilterBehavior": "INCLUDE",
+            },
+        )
+        try:
+            expires_at = datetime.fromtimestamp(int(answer["expiration"]) / 1000, tz=UTC)  # epoch ms
+        except (KeyError, ValueError, TypeError, OverflowError):
+            raise MailboxUnavailable(
+                f"Gmail watch for {self._settings.user} answered without an expiration"
+            ) from None
+        return PushSubscription(external_id=self._settings.user, expires_at=expires_at)
+
+    def stop_watch(self) -> None:
+        self._call("POST", "stop", "stop")
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -280,6 +317,147 @@ class GmailMailboxReader:
             raise MailboxUnavailable(
                 f"Gmail {what} for {self._settings.user} failed: {type(exc).__name__}: {exc}"
             ) from None
+
+
+class GmailPushChannel:
+    """ports.mailboxes.PushChannel: a Gmail watch publishing the label's changes to a Pub/Sub topic.
+
+    Gmail has no subscription id or client secret: the watch is per user, renewing is watching
+    again, and the pushes are authenticated by Pub/Sub's OIDC token instead.
+    """
+
+    def __init__(self, reader: GmailMailboxReader, topic: str) -> None:
+        self._reader = reader
+        self._topic = topic
+
+    def subscribe(self, *, client_state: str, expires_at: datetime) -> PushSubscription:
+        return self._reader.watch(self._topic)  # Gmail sets the expiration (7 days)
+
+    def renew(self, external_id: str, *, expires_at: datetime) -> PushSubscription:
+        return self._reader.watch(self._topic)
+
+    def delete(self, external_id: str) -> None:
+        self._reader.stop_watch()
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"  # Google's OIDC signing certificates
+_GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
+_CLOCK_SKEW = 10  # seconds of leeway on iat/exp for our clock against Google's
+_CERTS_DEFAULT_AGE = 300.0  # when the answer gives no max-age
+_CERTS_MAX_AGE = 24 * 3600.0
+_CERTS_REFRESH_AFTER = 60.0  # a failed check refetches certificates older than this, once
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+class PubSubPushVerifier:
+    """ports.mailboxes.PushTokenVerifier for Cloud Pub/Sub push: the OIDC token in `Authorization`.
+
+    Checks the signature against Google's certificates (from `certs_url`, cached as their
+    Cache-Control allows, refetched once when a check fails, as after a key rotation), the expiry,
+    the issuer, the audience (never skipped: without one every token is refused), and that the token
+    names the push subscription's service account with a verified email. `transport` lets tests
+    serve the certificates.
+    """
+
+    def __init__(
+        self,
+        *,
+        audience: str,
+        service_account_email: str,
+        certs_url: str = GOOGLE_CERTS_URL,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._audience = audience
+        self._email = service_account_email
+        self._certs_url = certs_url
+        self._certs = _CachingRequest(
+            _HttpxAuthRequest(httpx.Client(transport=transport, timeout=timeout)), clock
+        )
+
+    def verify(self, token: str) -> None:
+        if not self._audience or not self._email:
+            raise InvalidPushToken(
+                "Gmail push is off: set P2PDESK_GMAIL_PUSH_AUDIENCE and P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT"
+            )
+        try:
+            claims = self._verified(token)
+        except InvalidPushToken:
+            if self._certs.age(self._certs_url) < _CERTS_REFRESH_AFTER:
+                raise
+            self._certs.forget(self._certs_url)
+            claims = self._verified(token)
+        if claims.get("iss") not in _GOOGLE_ISSUERS:
+            raise InvalidPushToken("the token was not issued by Google")
+        if claims.get("email") != self._email or claims.get("email_verified") is not True:
+            raise InvalidPushToken("the token does not name the push service account with a verified email")
+
+    def _verified(self, token: str) -> Mapping[str, Any]:
+        try:
+            return id_token.verify_token(
+                token,
+                self._certs,
+                audience=self._audience,
+                certs_url=self._certs_url,
+                clock_skew_in_seconds=_CLOCK_SKEW,
+            )
+        except google.auth.exceptions.TransportError:
+            raise InvalidPushToken("Google's certificates cannot be fetched") from None
+        # google-auth raises ValueError (signature, expiry, audience, malformed), its own errors,
+        # or PyJWT's for JWK sets: whatever it is, the token is not verified.
+        except Exception as exc:
+            raise InvalidPushToken(_failure(exc, token)) from None
+
+
+class _CachingRequest(google.auth.transport.Request):
+    """Answers repeated GETs (the certificates) from memory for as long as their max-age allows."""
+
+    def __init__(self, inner: google.auth.transport.Request, clock: Callable[[], float]) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._cache: dict[str, tuple[float, float, google.auth.transport.Response]] = {}
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> google.auth.transport.Response:
+        now = self._clock()
+        cached = self._cache.get(url) if method == "GET" else None
+        if cached is not None and cached[1] > now:
+            return cached[2]
+        response = self._inner(url, method=method, body=body, headers=headers, timeout=timeout, **kwargs)
+        if method == "GET" and response.status == 200:
+            self._cache[url] = (now, now + _max_age(response.headers), response)
+        return response
+
+    def age(self, url: str) -> float:
+        cached = self._cache.get(url)
+        return self._clock() - cached[0] if cached is not None else 0.0
+
+    def forget(self, url: str) -> None:
+        self._cache.pop(url, None)
+
+
+def _failure(exc: Exception, token: str) -> str:
+    """Why verification failed, for the log; without any part of the token, which some messages quote."""
+    text = str(exc)
+    if token in text or any(part in text for part in token.split(".") if len(part) >= 4):
+        text = "the token is malformed"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _max_age(headers: Mapping[str, str]) -> float:
+    found = _MAX_AGE.search(headers.get("cache-control", "") or "")
+    return min(float(found.group(1)), _CERTS_MAX_AGE) if found else _CERTS_DEFAULT_AGE
 
 
 def decode_raw(raw: str) -> bytes:

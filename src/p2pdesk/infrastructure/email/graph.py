@@ -6,6 +6,10 @@ IdType="ImmutableId"`): an ordinary Outlook id changes when the message moves, s
 the delta page could name nothing by the time it is acknowledged. Acknowledging moves each message
 to the processed folder; it then shows up as `@removed` in the next delta round, which is skipped.
 The cursor is the delta (or next) link, stored by the poller only after the batch is committed.
+
+Push (GraphPushChannel): a change-notification subscription on the same folder, made and renewed
+through the reader's own client (one token cache, one retry policy). Its notifications only
+trigger the delta query above.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
 
@@ -21,7 +26,13 @@ import httpx
 import msal
 import structlog
 
-from p2pdesk.ports.mailboxes import FetchBatch, FetchedMessage, MailboxUnavailable
+from p2pdesk.ports.mailboxes import (
+    FetchBatch,
+    FetchedMessage,
+    MailboxUnavailable,
+    PushSubscription,
+    PushSubscriptionGone,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -118,6 +129,31 @@ class GraphMailboxReader:
     def close(self) -> None:
         self._app = None
         self._http.close()
+
+    # -- push subscriptions (for GraphPushChannel) ----------------------------------------------
+
+    def subscription_resource(self) -> str:
+        """The folder's messages as a subscription resource (a path relative to the Graph root)."""
+        folder = self._settings.folder.replace("'", "''")  # OData doubles quotes in literals
+        return f"users/{self._settings.user}/mailFolders('{folder}')/messages"
+
+    def create_subscription(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        response = self._send("POST", f"{self._base}/subscriptions", action="subscription", json=body)
+        return self._json(response, "subscription")
+
+    def update_subscription(self, subscription_id: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The updated subscription, or None when Graph no longer has it (expired or removed)."""
+        url = f"{self._base}/subscriptions/{_segment(subscription_id)}"
+        response = self._send("PATCH", url, action="subscription renewal", json=body)
+        if response.status_code == 404:
+            return None
+        return self._json(response, "subscription renewal")
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        url = f"{self._base}/subscriptions/{_segment(subscription_id)}"
+        response = self._send("DELETE", url, action="subscription deletion")
+        if response.status_code != 404 and not response.is_success:
+            self._fail(response, "subscription deletion")
 
     # -- delta ---------------------------------------------------------------------------------
 
@@ -327,6 +363,66 @@ class GraphMailboxReader:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+@dataclass(frozen=True)
+class GraphPushUrls:
+    notification_url: str  # https://<public host>/hooks/graph/
+    lifecycle_url: str  # https://<public host>/hooks/graph/lifecycle/
+
+
+class GraphPushChannel:
+    """ports.mailboxes.PushChannel: a subscription to new messages in the reader's folder.
+
+    Graph checks `notificationUrl` and `lifecycleNotificationUrl` while it creates the subscription
+    (the validation handshake of api/hooks.py), so creation fails where they are not reachable.
+    """
+
+    def __init__(self, reader: GraphMailboxReader, urls: GraphPushUrls) -> None:
+        self._reader = reader
+        self._urls = urls
+
+    def subscribe(self, *, client_state: str, expires_at: datetime) -> PushSubscription:
+        body = {
+            "changeType": "created",
+            "notificationUrl": self._urls.notification_url,
+            "lifecycleNotificationUrl": self._urls.lifecycle_url,  # can only be set at creation
+            "resource": self._reader.subscription_resource(),
+            "expirationDateTime": _graph_time(expires_at),
+            "clientState": client_state,
+        }
+        return self._granted(self._reader.create_subscription(body), expires_at)
+
+    def renew(self, external_id: str, *, expires_at: datetime) -> PushSubscription:
+        granted = self._reader.update_subscription(
+            external_id, {"expirationDateTime": _graph_time(expires_at)}
+        )
+        if granted is None:
+            raise PushSubscriptionGone(external_id)
+        return self._granted({"id": external_id, **granted}, expires_at)
+
+    def delete(self, external_id: str) -> None:
+        self._reader.delete_subscription(external_id)
+
+    def close(self) -> None:
+        self._reader.close()
+
+    @staticmethod
+    def _granted(body: Mapping[str, Any], asked: datetime) -> PushSubscription:
+        subscription_id = body.get("id")
+        if not isinstance(subscription_id, str) or not subscription_id:
+            raise MailboxUnavailable("Graph answered a subscription request without a subscription id")
+        try:
+            expires_at = datetime.fromisoformat(str(body["expirationDateTime"]))
+        except (KeyError, ValueError):
+            expires_at = asked
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        return PushSubscription(external_id=subscription_id, expires_at=expires_at)
+
+
+def _graph_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _segment(value: str) -> str:

@@ -26,6 +26,13 @@ MAILBOX_LAST_POLL = Gauge(
     "p2pdesk_mailbox_last_poll_timestamp_seconds", "When the mailbox was last polled", ["mailbox"]
 )
 
+PUSH_NOTIFICATIONS = Counter(
+    "p2pdesk_push_notifications_total",
+    "Push notifications by provider (graph, gmail) and outcome: accepted, or why one was ignored or "
+    "refused (unknown_subscription, bad_client_state, invalid_token, malformed, unknown_mailbox, ...)",
+    ["provider", "outcome"],
+)
+
 
 class PrometheusEventPublisher:
     def publish(self, events: Sequence[DomainEvent]) -> None:
@@ -36,6 +43,10 @@ class PrometheusEventPublisher:
             if event.action == "mailbox.polled":
                 MAILBOX_UP.labels(mailbox=event.after["mailbox"]).set(1 if event.after["healthy"] else 0)
                 MAILBOX_LAST_POLL.labels(mailbox=event.after["mailbox"]).set_to_current_time()
+                continue
+            if event.action == "push.notification":
+                for outcome, count in event.after["outcomes"].items():
+                    PUSH_NOTIFICATIONS.labels(provider=event.after["provider"], outcome=outcome).inc(count)
                 continue
             if event.entity_type != "ticket":
                 continue

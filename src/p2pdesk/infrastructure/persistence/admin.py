@@ -14,6 +14,7 @@ from p2pdesk.infrastructure.persistence.models import (
     IdempotencyKeyRecord,
     InboundMessageRecord,
     MailboxRecord,
+    MailboxSubscriptionRecord,
     MembershipRecord,
     QuarantineRecord,
     TeamRecord,
@@ -138,3 +139,10 @@ class QuarantineAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "mailbox", "reason", "attempts", "resolved_at"]
     list_filter = ["mailbox"]
     search_fields = ["reason", "raw_sha256"]
+
+
+@admin.register(MailboxSubscriptionRecord)
+class MailboxSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["mailbox", "provider", "external_id", "expires_at", "renewed_at"]
+    list_filter = ["provider"]
+    exclude = ["client_state"]  # a secret: never shown

@@ -355,3 +355,26 @@ class QuarantineRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_sha256[:12]}: {self.reason[:60]}"
+
+
+class MailboxSubscriptionRecord(models.Model):
+    """A mailbox's push subscription at its provider (a Graph subscription, a Gmail watch)."""
+
+    mailbox = models.ForeignKey(MailboxRecord, on_delete=models.CASCADE, related_name="push_subscriptions")
+    provider = models.CharField(max_length=10)  # the mailbox kind it was made for: graph, gmail
+    external_id = models.CharField(max_length=255)  # Graph's subscription id; the address for Gmail
+    # The secret Graph echoes in each notification ("" for Gmail). Not encrypted: all it can do is
+    # make the desk poll a mailbox early.
+    client_state = models.CharField(max_length=128, blank=True, default="")
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_mailbox_subscription"
+        verbose_name = "mailbox push subscription"
+        constraints = [models.UniqueConstraint(fields=["mailbox"], name="one_push_subscription_per_mailbox")]
+        indexes = [models.Index(fields=["provider", "external_id"], name="push_subscription_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.external_id}"

@@ -16,6 +16,7 @@ from p2pdesk.infrastructure.persistence.intake import (
     DjangoQuarantineRepository,
     DjangoThreadRepository,
 )
+from p2pdesk.infrastructure.persistence.push import DjangoPushSubscriptionRepository
 from p2pdesk.infrastructure.persistence.repositories import (
     DjangoAgentRepository,
     DjangoAuditLog,
@@ -47,6 +48,7 @@ class DjangoUnitOfWork:
         self.inbound = DjangoInboundLog()
         self.mailboxes = DjangoMailboxRepository(cipher)
         self.quarantine = DjangoQuarantineRepository()
+        self.subscriptions = DjangoPushSubscriptionRepository()
         self._publisher = publisher
         self._committed = False
         self._atomic = transaction.atomic()

@@ -2,6 +2,9 @@
 
 A mailbox is polled by one worker at a time (the use case's advisory lock; a second task for it
 returns at once), so mailboxes are polled in parallel and a slow one delays nobody else.
+
+Push: the hooks queue `poll_mailbox_task` (and `renew_push_subscription_task` for Graph's lifecycle
+events) by name through bootstrap's PollScheduler; beat runs `renew_push_subscriptions_task` hourly.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from celery import shared_task
 
 from p2pdesk import bootstrap
 from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxes
+from p2pdesk.application.use_cases.push_notifications import RenewPushSubscriptions, renewal_summary
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +26,10 @@ MAX_BACKOFF_SECONDS = 15 * 60
 
 
 class MailboxPollFailed(Exception):
+    pass
+
+
+class PushRenewalFailed(Exception):
     pass
 
 
@@ -55,3 +63,32 @@ def poll_due_mailboxes_task() -> list[str]:
     for name in due:
         poll_mailbox_task.delay(name)
     return due
+
+
+@shared_task(acks_late=True)
+def renew_push_subscriptions_task() -> dict[str, str]:
+    """Create missing push subscriptions, renew those past half-life, stop those no longer wanted."""
+    results = bootstrap.desk().renew_push_subscriptions(RenewPushSubscriptions())
+    summary = renewal_summary(results)
+    if summary:
+        log.info("push.renewed", subscriptions=summary)
+    return summary
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def renew_push_subscription_task(self: Any, mailbox: str, recreate: bool = False) -> dict[str, str]:
+    """Graph asked for it: renew now (reauthorizationRequired), or make a new one and poll
+    (subscriptionRemoved: whatever arrived meanwhile was never notified)."""
+    results = bootstrap.desk().renew_push_subscriptions(
+        RenewPushSubscriptions(mailbox=mailbox, force=True, recreate=recreate)
+    )
+    if recreate:
+        poll_mailbox_task.delay(mailbox)
+    summary = renewal_summary(results)
+    failed = [r for r in results if r.outcome == "failed"]
+    if failed and not self.request.is_eager:
+        log.warning("push.renewal_failed", mailbox=mailbox, error=failed[0].error, retry=self.request.retries)
+        delay = backoff_with_jitter(self.request.retries)
+        raise self.retry(exc=PushRenewalFailed(failed[0].error), countdown=delay)
+    log.info("push.renewed", subscriptions=summary)
+    return summary
