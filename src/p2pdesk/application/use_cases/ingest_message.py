@@ -94,7 +94,7 @@ class IngestMessageHandler:
         self._outbound = outbound
 
     def __call__(self, command: IngestMessage) -> IngestResult:
-        if not command.raw.strip():
+        if not command.raw or command.raw.isspace():  # isspace: no copy of a 25 MB message
             raise ValidationFailed("the message is empty")
         mailbox = self.mailbox(command.mailbox)
         raw_file = self._files.put(io.BytesIO(command.raw))  # kept whatever happens next
@@ -171,10 +171,8 @@ class IngestMessageHandler:
                 source=TicketSource.EMAIL,
                 reference=Reference("related_ticket", format_ticket_number(related)) if related else None,
             )
-            uow.tickets.add(ticket)
 
         entry = _thread_entry(ticket.id, parsed, at)
-        uow.messages.add(entry)
         ticket.add_to_thread(
             message_uuid=entry.id,
             direction=entry.direction,
@@ -182,9 +180,14 @@ class IngestMessageHandler:
             sender=sender,
             at=at,
         )
-        if outcome == "created" and mailbox.acknowledge and may_answer(sender):
-            self._acknowledge(uow, mailbox, ticket, parsed, sender, at)
-        uow.tickets.save(ticket)
+        if outcome == "created":
+            uow.tickets.add(ticket)  # one INSERT, with the thread's updated_at already set
+            uow.messages.add(entry)
+            if mailbox.acknowledge and may_answer(sender):
+                self._acknowledge(uow, mailbox, ticket, parsed, sender, at)  # same instant: no UPDATE
+        else:
+            uow.messages.add(entry)
+            uow.tickets.save(ticket)
         uow.inbound.add(self._record(mailbox, key, parsed, raw_file, outcome, None, ticket.id, at))
         record_changes(uow, mailbox_actor(mailbox), at, [ticket])
         return IngestResult(outcome, ticket.id, None)
