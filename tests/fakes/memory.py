@@ -183,6 +183,9 @@ class FakeTickets:
         held = [t for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active]
         return [ActiveTicketRef(t.id, t.team_id, t.agent_id) for t in sorted(held, key=_order)]
 
+    def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
+        return {t.team_id for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active}
+
     def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
         backlog = [
             t

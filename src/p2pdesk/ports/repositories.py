@@ -68,6 +68,10 @@ class TicketRepository(Protocol):
         """Active tickets held by these agents, most urgent and oldest first."""
         ...
 
+    def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
+        """The teams of the active tickets these agents hold (they may have left some teams)."""
+        ...
+
     def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
         """Active tickets of a team that nobody holds (locked), most urgent and oldest first."""
         ...

@@ -155,8 +155,9 @@ class AgentHandlers:
 
     @staticmethod
     def _held_teams(uow: UnitOfWork, agent: Agent) -> set[int]:
+        """Teams of the active tickets the agent holds, including teams the agent has left."""
         assert agent.id is not None
-        return {ref.team_id for ref in uow.tickets.active_of_agents([agent.id])}
+        return uow.tickets.teams_with_active_tickets([agent.id])
 
     @staticmethod
     def _live_agent(uow: UnitOfWork, agent_id: int, *, for_update: bool = False) -> Agent:

@@ -42,17 +42,11 @@ class ReassignTicketsHandler:
         unknown = sorted(set(agent_ids) - {a.id for a in agents})
         if unknown:
             raise ValidationFailed(f"unknown agent ids: {unknown}", details={"field": "agents"})
-        teams = sorted(
-            {team for agent in agents for team in agent.team_ids} | self._held_teams(uow, agent_ids)
-        )
+        held = uow.tickets.teams_with_active_tickets(agent_ids)  # teams they may have left since
+        teams = sorted({team for agent in agents for team in agent.team_ids} | held)
         uow.assignment.lock_teams(teams)
         at = self._clock.now()
         received, events = redistribute_from_agents(uow, agent_ids, at=at, reason="reassigned")
         record_events(uow, principal, at, events)
         moved = sum(received.values())
         return ReassignResult(moved=moved, unassigned=len(events) - moved, received=dict(received))
-
-    @staticmethod
-    def _held_teams(uow: UnitOfWork, agent_ids: list[int]) -> set[int]:
-        # Agents can hold tickets of teams they have since left; those teams need locking too.
-        return {ref.team_id for ref in uow.tickets.active_of_agents(agent_ids)}

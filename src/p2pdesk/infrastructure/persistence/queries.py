@@ -40,7 +40,9 @@ class TicketFilter(django_filters.FilterSet):
     # makes PostgreSQL sort every column of every match (at 1M tickets, team+status+created_before
     # measured p95 28.6 ms with it, 8.4 ms without).
     status = django_filters.MultipleChoiceFilter(
-        choices=[(s, s) for s in ("new", "open", "pending", "resolved", "closed")], distinct=False
+        choices=[(s, s) for s in ("new", "open", "pending", "resolved", "closed")],
+        distinct=False,
+        method="filter_status",
     )
     priority = django_filters.NumberFilter(field_name="priority")
     requester_email = django_filters.CharFilter(method="filter_requester")
@@ -52,6 +54,12 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = TicketRecord
         fields: list[str] = []
+
+    def filter_status(
+        self, queryset: QuerySet[TicketRecord], name: str, value: list[str]
+    ) -> QuerySet[TicketRecord]:
+        # One IN list rather than django-filter's chain of ORs, which the planner handles worse.
+        return queryset.filter(status__in=value) if value else queryset
 
     def filter_requester(
         self, queryset: QuerySet[TicketRecord], name: str, value: str

@@ -200,6 +200,10 @@ class DjangoTicketRepository:
             )
         ]
 
+    def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
+        rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
+        return set(rows.order_by().values_list("team_id", flat=True).distinct())
+
     def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
         rows = TicketRecord.objects.filter(team_id=team_id, agent__isnull=True, status__in=ACTIVE_STATUSES)
         rows = rows.select_for_update(no_key=True).order_by("priority", "created_at", "id")
