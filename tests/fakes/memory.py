@@ -183,6 +183,13 @@ class FakeTickets:
         held = [t for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active]
         return [ActiveTicketRef(t.id, t.team_id, t.agent_id) for t in sorted(held, key=_order)]
 
+    def count_opened_by(self, requester_email: str, *, source: str, since: datetime) -> int:
+        return sum(
+            1
+            for t in self.store.tickets.values()
+            if t.requester_email == requester_email and t.source.value == source and t.created_at >= since
+        )
+
     def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
         return {t.team_id for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active}
 

@@ -261,3 +261,14 @@ def test_an_agents_reply_is_threaded_and_sent_and_a_note_is_not(fake: FakeDesk) 
     assert [m.direction for m in fake.store.thread] == ["inbound", "outbound", "note"]
     with pytest.raises(ValidationFailed):
         fake.desk.post_ticket_message(PostTicketMessage(created.ticket_id, "   "), SYSTEM)
+
+
+def test_acknowledgements_to_one_sender_stop_after_the_hourly_limit(fake: FakeDesk) -> None:
+    team_id = next(iter(fake.store.teams))
+    fake.add_mailbox("ack", team_id, address="ap@p2p.example", acknowledge=True)
+    for n in range(1, 9):
+        assert ingest(fake, f"raw-{n}".encode(), parsed(n), mailbox="ack").outcome == "created"
+    assert len(fake.mailer.sent) == 5  # ACK_LIMIT_PER_HOUR; the tickets all opened
+    fake.clock.advance(hours=2)
+    ingest(fake, b"raw-later", parsed(50), mailbox="ack")
+    assert len(fake.mailer.sent) == 6

@@ -68,6 +68,10 @@ class TicketRepository(Protocol):
         """Active tickets held by these agents, most urgent and oldest first."""
         ...
 
+    def count_opened_by(self, requester_email: str, *, source: str, since: datetime) -> int:
+        """Tickets this requester opened through `source` since then (to rate-limit acknowledgements)."""
+        ...
+
     def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
         """The teams of the active tickets these agents hold (they may have left some teams)."""
         ...

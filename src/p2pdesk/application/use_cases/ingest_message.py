@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from p2pdesk.application.assigning import assign_next
 from p2pdesk.application.audit import record_changes
@@ -40,6 +40,7 @@ from p2pdesk.ports.routing import Router
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_MAILBOX = "default"
+ACK_LIMIT_PER_HOUR = 5
 
 ACKNOWLEDGEMENT = (
     "Thank you for your message. We have opened ticket {number} ({subject}).\n\n"
@@ -183,7 +184,7 @@ class IngestMessageHandler:
         if outcome == "created":
             uow.tickets.add(ticket)  # one INSERT, with the thread's updated_at already set
             uow.messages.add(entry)
-            if mailbox.acknowledge and may_answer(sender):
+            if mailbox.acknowledge and may_answer(sender) and self._under_ack_limit(uow, sender, at):
                 self._acknowledge(uow, mailbox, ticket, parsed, sender, at)  # same instant: no UPDATE
         else:
             uow.messages.add(entry)
@@ -191,6 +192,15 @@ class IngestMessageHandler:
         uow.inbound.add(self._record(mailbox, key, parsed, raw_file, outcome, None, ticket.id, at))
         record_changes(uow, mailbox_actor(mailbox), at, [ticket])
         return IngestResult(outcome, ticket.id, None)
+
+    @staticmethod
+    def _under_ack_limit(uow: UnitOfWork, sender: str, at: datetime) -> bool:
+        """A sender that opens ticket after ticket (a robot we failed to recognise, a loop) stops
+        getting acknowledgements after ACK_LIMIT_PER_HOUR in an hour; its tickets still open."""
+        opened = uow.tickets.count_opened_by(
+            sender, source=TicketSource.EMAIL.value, since=at - timedelta(hours=1)
+        )
+        return opened <= ACK_LIMIT_PER_HOUR  # this message's own ticket is among them
 
     def _acknowledge(
         self,

@@ -200,6 +200,12 @@ class DjangoTicketRepository:
             )
         ]
 
+    def count_opened_by(self, requester_email: str, *, source: str, since: datetime) -> int:
+        rows = TicketRecord.objects.filter(
+            requester_email=requester_email, created_at__gte=since, source=source
+        )
+        return rows.count()
+
     def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
         return set(rows.order_by().values_list("team_id", flat=True).distinct())
