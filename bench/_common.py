@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -68,24 +69,48 @@ def database_exists(url: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
+_CLAIMS: dict[str, Any] = {}
+
+
+def claim_database(url: str, wait: float | None = None) -> None:
+    """Hold an exclusive lock on a bench database for the rest of this process.
+
+    Two bench runs on one machine would otherwise drop each other's database mid-run (DROP DATABASE
+    WITH FORCE). The second one waits, up to $BENCH_LOCK_WAIT seconds (default 1800).
+    """
+    import fcntl
+
+    name = db_name(url)
+    if name in _CLAIMS:
+        return
+    wait = float(os.environ.get("BENCH_LOCK_WAIT", "1800")) if wait is None else wait
+    lock_path = Path(tempfile.gettempdir()) / f"p2pdesk-bench-{name}.lock"
+    handle = lock_path.open("a+")  # held (and locked) until this process exits
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"database {name} is still in use by another bench run; giving up") from None
+            if not told:
+                print(f"waiting for another bench run to finish with database {name} ...", flush=True)
+                told = True
+            time.sleep(2)
+    _CLAIMS[name] = handle
+
+
 def recreate_database(url: str) -> None:
     """Drop (with any leftover sessions on it) and create the bench database, then migrate it."""
     from psycopg import sql
 
     name = db_name(url)
+    claim_database(url)
     with psycopg_connect(server_url(url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate(url)
-
-
-def create_database_if_missing(url: str) -> None:
-    from psycopg import sql
-
-    name = db_name(url)
-    if not database_exists(url):
-        with psycopg_connect(server_url(url), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate(url)
 
 

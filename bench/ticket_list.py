@@ -186,6 +186,7 @@ def main() -> None:
 
 def _ensure_dataset(tickets: int, rebuild: bool) -> dict[str, Any]:
     wanted = f"{DATASET_VERSION}:{tickets}"
+    common.claim_database(common.LIST_DB)
     if not rebuild and common.database_exists(common.LIST_DB):
         common.migrate(common.LIST_DB)  # new migrations apply on top of the kept data
         with common.psycopg_connect(common.LIST_DB) as conn:
