@@ -326,3 +326,12 @@ def test_a_new_business_day_starts_every_load_from_zero(fake: FakeDesk) -> None:
     owners = [fake.ticket(ticket(fake, ap)).agent_id for _ in range(2)]
     assert owners == [b, a]  # both at zero today; b was assigned less recently (never)
     assert fake.store.counters[a].assigned_today == 1
+
+
+def test_bulk_resolving_credits_each_agent_once_per_ticket(fake: FakeDesk) -> None:
+    ap = team(fake)
+    a, b = agent(fake, [ap], 1), agent(fake, [ap], 2)
+    ids = [ticket(fake, ap) for _ in range(5)]
+    fake.desk.bulk_update_tickets(BulkUpdateTickets(ids, TicketChanges(status="resolved")), SYSTEM)
+    assert (fake.store.counters[a].total_resolved, fake.store.counters[b].total_resolved) == (3, 2)
+    assert fake.store.counters[a].resolved_today == 3

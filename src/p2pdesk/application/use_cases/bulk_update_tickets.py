@@ -7,6 +7,7 @@ a single failure rejects the whole request with the list of failures and writes 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from p2pdesk.application.principal import Principal
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.update_ticket import TicketChanges, apply_changes
 from p2pdesk.domain.errors import DomainError
+from p2pdesk.domain.teams import Team
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -64,23 +66,29 @@ class BulkUpdateTicketsHandler:
                 f"{len(missing)} of the ids are not tickets you can see; nothing was changed",
                 details={"missing": missing[:_REPORTED_FAILURES]},
             )
-        teams = {t.team_id for t in peek}
+        team_ids = {t.team_id for t in peek}
         if isinstance(command.changes.team_id, int):
-            teams.add(command.changes.team_id)
-        uow.assignment.lock_teams(sorted(teams))
+            team_ids.add(command.changes.team_id)
+        uow.assignment.lock_teams(sorted(team_ids))
         tickets = uow.tickets.get_many(ids, for_update=True)
         at = self._clock.now()
         failures: list[dict[str, Any]] = []
+        resolutions: Counter[int] = Counter()
+        teams: dict[int, Team] = {}
         for ticket in tickets:
             try:
-                apply_changes(uow, ticket, command.changes, principal, at=at)
+                resolved_by = apply_changes(uow, ticket, command.changes, principal, at=at, teams=teams)
             except (DomainError, ApplicationError) as error:
                 failures.append({"id": str(ticket.id), "code": error.code, "message": error.message})
+                continue
+            if resolved_by is not None:
+                resolutions[resolved_by] += 1
         if failures:
             raise ValidationFailed(
                 f"{len(failures)} of {len(tickets)} tickets cannot take these changes; nothing was changed",
                 details={"failures": failures[:_REPORTED_FAILURES], "failed": len(failures)},
             )
+        uow.assignment.record_resolutions(resolutions, at=at)
         changed = [t for t in tickets if t.has_changes]
         uow.tickets.save_many(changed)
         record_changes(uow, principal, at, changed)

@@ -126,7 +126,8 @@ class TeamHandlers:
         at = self._clock.now()
         ids = uow.tickets.active_ids_in_team(team.id or 0)
         tickets = uow.tickets.get_many(ids, for_update=True)
-        for ticket in tickets:
-            apply_changes(uow, ticket, TicketChanges(team_id=target.id), principal, at=at)
+        teams = {target.id or 0: target}
+        for ticket in tickets:  # moving team never resolves, so there is no resolution to count
+            apply_changes(uow, ticket, TicketChanges(team_id=target.id), principal, at=at, teams=teams)
         uow.tickets.save_many(tickets)
         record_changes(uow, principal, at, tickets)
