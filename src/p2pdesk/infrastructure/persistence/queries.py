@@ -122,11 +122,11 @@ def page(rows: list[M], limit: int, key: Callable[[M], list[Any]], view: Callabl
 
 
 def _newest_first(queryset: QuerySet[M], cursor: str | None, limit: int, time_field: str) -> list[M]:
-    """Order newest first by (time_field, id) and start after the cursor's key."""
+    """Order newest first by (time_field, id), ids being UUIDs, and start after the cursor's key."""
     if cursor:
         values = _decode(cursor)
         try:
-            at, last_id = datetime.fromisoformat(values[0]), values[1]
+            at, last_id = datetime.fromisoformat(values[0]), uuid.UUID(values[1])
         except (IndexError, ValueError):
             raise InvalidQuery({"cursor": ["malformed cursor"]}) from None
         # The first condition bounds the index scan; the second breaks ties within the instant.
@@ -162,11 +162,6 @@ class DjangoTicketQueries:
         queryset = _filtered(TicketFilter, filters, TicketRecord.objects.all())
         if scope.team_ids is not None:
             queryset = queryset.filter(team_id__in=scope.team_ids)
-        if cursor:
-            try:
-                uuid.UUID(_decode(cursor)[1])
-            except (IndexError, ValueError):
-                raise InvalidQuery({"cursor": ["malformed cursor"]}) from None
         rows = _newest_first(queryset, cursor, limit, "created_at")
         return page(rows, limit, lambda r: [r.created_at, r.id], ticket_view)
 
