@@ -142,9 +142,6 @@ class FakeAgents:
             a.email == email and not a.is_deleted and a.id != exclude_id for a in self.store.agents.values()
         )
 
-    def available_member_ids(self, team_id: int) -> list[int]:
-        return sorted(a for (t, a), m in self.store.memberships.items() if t == team_id and m.available)
-
 
 def _order(ticket: Ticket) -> tuple[int, datetime, str]:
     return (int(ticket.priority), ticket.created_at, str(ticket.id))
@@ -177,9 +174,7 @@ class FakeTickets:
         for ticket in tickets:
             self.save(ticket)
 
-    def active_of_agents(
-        self, agent_ids: Sequence[int], *, for_update: bool = False
-    ) -> list[ActiveTicketRef]:
+    def active_of_agents(self, agent_ids: Sequence[int]) -> list[ActiveTicketRef]:
         held = [t for t in self.store.tickets.values() if t.agent_id in agent_ids and t.is_active]
         return [ActiveTicketRef(t.id, t.team_id, t.agent_id) for t in sorted(held, key=_order)]
 
@@ -368,10 +363,6 @@ class FakeQuarantine:
 
     def resolve(self, quarantine_id: int, *, outcome: str, at: datetime) -> None:
         self.store.quarantine[quarantine_id] = replace(self.store.quarantine[quarantine_id], resolved=True)
-
-    def fail_again(self, quarantine_id: int, *, reason: str, at: datetime) -> None:
-        entry = self.store.quarantine[quarantine_id]
-        self.store.quarantine[quarantine_id] = replace(entry, attempts=entry.attempts + 1, reason=reason)
 
 
 class FakeSubscriptions:

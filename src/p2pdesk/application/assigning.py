@@ -99,7 +99,7 @@ def redistribute_from_agents(
 
     `team_ids` limits it to tickets of those teams (an agent leaving some teams keeps the rest).
     """
-    refs = uow.tickets.active_of_agents(sorted(agent_ids), for_update=True)
+    refs = uow.tickets.active_of_agents(sorted(agent_ids))
     by_team: dict[int, list[ActiveTicketRef]] = defaultdict(list)
     for ref in refs:
         if team_ids is None or ref.team_id in team_ids:

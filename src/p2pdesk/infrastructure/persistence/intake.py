@@ -263,8 +263,3 @@ class DjangoQuarantineRepository:
         QuarantineRecord.objects.filter(id=quarantine_id).update(
             resolved_at=at, outcome=outcome, updated_at=at
         )
-
-    def fail_again(self, quarantine_id: int, *, reason: str, at: datetime) -> None:
-        QuarantineRecord.objects.filter(id=quarantine_id).update(
-            attempts=F("attempts") + 1, reason=reason, updated_at=at
-        )

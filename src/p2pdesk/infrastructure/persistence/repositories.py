@@ -122,13 +122,6 @@ class DjangoAgentRepository:
         )
         return rows.exclude(id=exclude_id).exists()
 
-    def available_member_ids(self, team_id: int) -> list[int]:
-        return list(
-            MembershipRecord.objects.filter(team_id=team_id, available=True)
-            .order_by("agent_id")
-            .values_list("agent_id", flat=True)
-        )
-
     @staticmethod
     def _agents(rows: list[AgentRecord]) -> list[Agent]:
         teams: dict[int, set[int]] = {row.id: set() for row in rows}
@@ -187,12 +180,9 @@ class DjangoTicketRepository:
     def save_many(self, tickets: Sequence[Ticket]) -> None:
         TicketRecord.objects.bulk_update([_ticket_row(t) for t in tickets], _TICKET_FIELDS, batch_size=1000)
 
-    def active_of_agents(
-        self, agent_ids: Sequence[int], *, for_update: bool = False
-    ) -> list[ActiveTicketRef]:
+    def active_of_agents(self, agent_ids: Sequence[int]) -> list[ActiveTicketRef]:
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
-        if for_update:
-            rows = rows.select_for_update(no_key=True)
+        rows = rows.select_for_update(no_key=True)
         return [
             ActiveTicketRef(id=i, team_id=t, agent_id=a)
             for i, t, a in rows.order_by("priority", "created_at", "id").values_list(
