@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install install-dev test lint check-migrations bench clean
+.PHONY: run install install-dev test lint check-migrations bench bench-load bench-faults manifests clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(BIN)/p2pdesk demo
 	@echo "API token for admin@p2pdesk.example (use as 'Authorization: Token <key>'):"
 	@$(BIN)/p2pdesk create_api_token --email admin@p2pdesk.example --role admin
-	@echo "Desk on http://$(HOST):$(PORT)/api/v1/tickets/  docs on http://$(HOST):$(PORT)/api/docs/"
+	@echo "Web desk on http://$(HOST):$(PORT)/desk/  API on http://$(HOST):$(PORT)/api/v1/tickets/  docs on http://$(HOST):$(PORT)/api/docs/"
 	$(BIN)/p2pdesk runserver $(HOST):$(PORT)
 
 lint: install-dev
@@ -41,6 +41,19 @@ test: lint check-migrations
 
 bench: install-dev
 	$(BIN)/python bench/run_all.py
+
+# The whole stack under a mixed load (locust), and the fault runs; both on a private PostgreSQL (5499)
+# and Redis (6399) of their own. See bench/README.md.
+bench-load: install-dev
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"
+	cd bench && ../$(BIN)/python load.py
+
+bench-faults: install-dev
+	cd bench && ../$(BIN)/python faults.py all
+
+# The Kubernetes manifests as the example overlay renders them (deploy/README.md).
+manifests:
+	kubectl kustomize deploy/k8s/overlays/example
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

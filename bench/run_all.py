@@ -1,6 +1,7 @@
 """Run every benchmark against PostgreSQL, then print a summary table (also bench/results/latest.txt).
 
-Order: assignment latency, redistribution, ticket list (1M tickets, reused between runs), API create.
+Order: assignment latency, redistribution, ticket list (1M tickets, reused between runs), API create,
+intake, routing (quality on the labelled corpus, and speed; no database).
 Each runs in its own process (`python bench/<name>.py`, each is also runnable alone) with a time
 cap; a benchmark that fails or times out is reported as such and the others still run.
 
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], float]] = {
     "ticket_list": ([], ["--iterations", "5"], 3600),
     "api_create": ([], ["--duration", "3", "--concurrency", "1,4"], 900),
     "intake": ([], ["--messages", "200", "--skip-big"], 1200),
+    "routing": ([], [], 600),
 }
 
 

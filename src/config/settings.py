@@ -9,12 +9,19 @@ P2PDESK_TIME_ZONE  the desk's timezone: new teams default to it, agents' "today"
 LOG_LEVEL          INFO by default; logs are JSON lines on stdout
 P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDESK_DATA_DIR/files)
 P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
+P2PDESK_AUTH_CACHE_SECONDS  how long a checked API token, its role and teams are trusted (default 10; 0 = off)
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS   outgoing SMTP
 P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our Message-IDs
 P2PDESK_PUBLIC_URL  the desk's public https base URL (https://desk.example); set, it turns push on
 P2PDESK_GMAIL_PUSH_AUDIENCE, P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT   the audience and service account
                     of the Pub/Sub push subscription's OIDC tokens (both needed for /hooks/gmail/)
 P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched (default Google's)
+P2PDESK_TRIAGE_TEAM  the team routing sends a message to when nothing is confident (default Triage)
+P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.6)
+DB_CONNECT_TIMEOUT, BROKER_CONNECT_TIMEOUT   seconds before an unreachable database/broker is given up (3)
+P2PDESK_WORKER_METRICS_PORT   a Celery worker serves its Prometheus metrics on this port (0: off)
+SENTRY_DSN         report errors to Sentry (needs the `sentry` extra); off when unset
+OTEL_ENABLED       "1" traces requests and tasks with OpenTelemetry (needs the `otel` extra; OTEL_* env)
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.logging import configure_logging
+from config.observability import configure_observability
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("P2PDESK_DATA_DIR", Path.cwd() / "var"))
@@ -51,6 +59,7 @@ INSTALLED_APPS = [
     "p2pdesk.infrastructure.persistence",
     "p2pdesk.infrastructure.api",
     "p2pdesk.infrastructure.cli",
+    "p2pdesk.infrastructure.web",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "p2pdesk.infrastructure.api.middleware.DependencyErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,8 +97,16 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before each request reuses it: after a database restart the
+        # first request reconnects instead of failing on a dead socket.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast (503) while the database is unreachable instead of hanging on the OS's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DB_CONNECT_TIMEOUT", "3")
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so concurrent writers queue instead of
@@ -101,6 +119,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 P2PDESK_TIME_ZONE = os.environ.get("P2PDESK_TIME_ZONE", "UTC")
+P2PDESK_TRIAGE_TEAM = os.environ.get("P2PDESK_TRIAGE_TEAM", "Triage")
+P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.6"))
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 
@@ -110,6 +130,8 @@ P2PDESK_MAX_MESSAGE_BYTES = int(os.environ.get("P2PDESK_MAX_MESSAGE_BYTES", 25 *
 # Fernet key for mailbox secrets at rest (`python -c "from cryptography.fernet import Fernet;
 # print(Fernet.generate_key().decode())"`); derived from SECRET_KEY when unset.
 P2PDESK_ENCRYPTION_KEY = os.environ.get("P2PDESK_ENCRYPTION_KEY") or None
+# How long a process trusts a checked API token (and its role and teams) before looking again.
+P2PDESK_AUTH_CACHE_SECONDS = float(os.environ.get("P2PDESK_AUTH_CACHE_SECONDS", "10"))
 P2PDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("P2PDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
 
 # Outgoing mail (acknowledgements, agents' replies): SMTP when EMAIL_HOST is set, otherwise each
@@ -140,11 +162,37 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Fail fast while the broker is down: publishing gives up after a few seconds (the API answers 503)
+# and /readyz's broker check is bounded by the same connect timeout.
+BROKER_CONNECT_TIMEOUT = float(os.environ.get("BROKER_CONNECT_TIMEOUT", "3"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+    "socket_timeout": 5,  # above the worker's 1 s BRPOP wait; bounds a broker that accepts but never answers
+    "socket_keepalive": True,
+    # Redis redelivers a task whose worker died without acknowledging it after this long; above the
+    # longest task (time limit 15 min) and the longest retry countdown (15 min), so a live task is
+    # never handed out twice.
+    "visibility_timeout": 20 * 60,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# Workers export their task metrics (failures, retries) on this port for Prometheus; 0 = off.
+P2PDESK_WORKER_METRICS_PORT = int(os.environ.get("P2PDESK_WORKER_METRICS_PORT", "0"))
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "poll-due-mailboxes": {
         "task": "p2pdesk.infrastructure.tasks.mail.poll_due_mailboxes_task",
         "schedule": float(os.environ.get("P2PDESK_POLL_TICK_SECONDS", "15")),
+    },
+    # SLA: escalate tickets whose SLA is at risk or breached (each ticket and threshold once).
+    "escalate-sla": {
+        "task": "p2pdesk.infrastructure.tasks.sla.escalate_sla_task",
+        "schedule": float(os.environ.get("P2PDESK_SLA_TICK_SECONDS", "60")),
     },
     # Push: create missing Graph subscriptions and Gmail watches, renew them at half-life / daily.
     "renew-push-subscriptions": {
@@ -163,6 +211,10 @@ P2PDESK_GOOGLE_CERTS_URL = os.environ.get(
     "P2PDESK_GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs"
 )
 
+# The web desk signs in with Django's login form; its pages live under /desk/.
+LOGIN_URL = "/desk/login/"
+LOGIN_REDIRECT_URL = "/desk/"
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
@@ -171,7 +223,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "p2pdesk.infrastructure.api.auth.CachingTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -193,9 +245,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"EscalationActionEnum": "p2pdesk.infrastructure.api.sla.ACTIONS"},
 }
 
 LOGGING_CONFIG = None
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+# Optional error reporting and tracing, off unless configured; their packages are optional extras
+# (`pip install p2pdesk[sentry]`, `p2pdesk[otel]`) imported only when switched on.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+OTEL_ENABLED = os.environ.get("OTEL_ENABLED", "0") == "1"
+configure_observability(sentry_dsn=SENTRY_DSN, tracing=OTEL_ENABLED)
 # httpx logs every request URL at INFO (Graph delta and skip tokens included): keep it to warnings.
 logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -5,20 +5,28 @@ Entrypoints (API, CLI) call `desk()`; tests build a Desk with fakes through `bui
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from p2pdesk.application.principal import Principal, Role
-from p2pdesk.application.routing import MailboxDefaultRouter
+from p2pdesk.application.routing import SmartRouter, classifier_text
 from p2pdesk.application.use_cases.bulk_update_tickets import BulkUpdateTicketsHandler
 from p2pdesk.application.use_cases.create_ticket import CreateTicketHandler
+from p2pdesk.application.use_cases.escalate_sla import EscalateSlaHandler
+from p2pdesk.application.use_cases.explain_routing import ExplainRoutingHandler
 from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
+from p2pdesk.application.use_cases.load_default_routing import LoadDefaultRoutingHandler
 from p2pdesk.application.use_cases.manage_agents import AgentHandlers
 from p2pdesk.application.use_cases.manage_mailboxes import MailboxHandlers
+from p2pdesk.application.use_cases.manage_routing_rules import RoutingRuleHandlers
+from p2pdesk.application.use_cases.manage_sla import SlaSettingsHandlers
 from p2pdesk.application.use_cases.manage_teams import TeamHandlers
 from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxesHandler
 from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig, PostTicketMessageHandler
@@ -45,8 +53,9 @@ from p2pdesk.ports.mailboxes import (
     PushTokenVerifier,
 )
 from p2pdesk.ports.queries import AgentQueries, AuditQueries, IntakeQueries, TeamQueries, TicketQueries
-from p2pdesk.ports.routing import Router
-from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from p2pdesk.ports.reports import ReportQueries
+from p2pdesk.ports.routing import Router, RoutingSetupSource, TeamClassifier
+from p2pdesk.ports.unit_of_work import CommitGroup, UnitOfWork, UnitOfWorkFactory
 
 
 class SystemClock:
@@ -80,6 +89,8 @@ class Adapters:
     push_channels: PushChannels
     poll_scheduler: PollScheduler
     push_verifier: PushTokenVerifier
+    commit_group: CommitGroup = nullcontext  # one transaction per unit of work unless set
+    on_routing_change: Callable[[], None] = lambda: None  # drops cached rules after a rule changes
 
 
 @dataclass(frozen=True)
@@ -104,23 +115,32 @@ class Desk:
     audit_queries: AuditQueries
     intake_queries: IntakeQueries
     files: FileStore
+    routing_rules: RoutingRuleHandlers
+    explain_routing: ExplainRoutingHandler
+    load_default_routing: LoadDefaultRoutingHandler
+    sla_settings: SlaSettingsHandlers
+    escalate_sla: EscalateSlaHandler
 
 
 def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
     a = adapters
     ingest = IngestMessageHandler(a.uow_factory, a.clock, a.parser, a.files, a.router, a.mailer, a.outbound)
+    teams = TeamHandlers(a.uow_factory, a.clock, default_timezone=config.time_zone)
+    rules = RoutingRuleHandlers(a.uow_factory, a.clock, a.on_routing_change)
     return Desk(
-        create_ticket=CreateTicketHandler(a.uow_factory, a.clock),
+        create_ticket=CreateTicketHandler(a.uow_factory, a.clock, a.router),
         update_ticket=UpdateTicketHandler(a.uow_factory, a.clock),
         bulk_update_tickets=BulkUpdateTicketsHandler(a.uow_factory, a.clock),
         reassign_tickets=ReassignTicketsHandler(a.uow_factory, a.clock),
-        teams=TeamHandlers(a.uow_factory, a.clock, default_timezone=config.time_zone),
+        teams=teams,
         agents=AgentHandlers(a.uow_factory, a.clock),
         ingest_message=ingest,
         post_ticket_message=PostTicketMessageHandler(a.uow_factory, a.clock, a.mailer, a.outbound),
         mailboxes=MailboxHandlers(a.uow_factory, a.clock),
         retry_quarantined=RetryQuarantinedHandler(a.uow_factory, a.clock, a.files, ingest),
-        poll_mailboxes=PollMailboxesHandler(a.uow_factory, a.readers, a.files, ingest, a.poll_lock),
+        poll_mailboxes=PollMailboxesHandler(
+            a.uow_factory, a.readers, a.files, ingest, a.poll_lock, a.commit_group
+        ),
         graph_notifications=HandleGraphNotifications(a.uow_factory, a.poll_scheduler),
         gmail_push=HandleGmailPush(a.uow_factory, a.poll_scheduler, a.push_verifier),
         renew_push_subscriptions=RenewPushSubscriptionsHandler(a.uow_factory, a.clock, a.push_channels),
@@ -130,6 +150,11 @@ def build_desk(adapters: Adapters, config: DeskConfig) -> Desk:
         audit_queries=a.audit_queries,
         intake_queries=a.intake_queries,
         files=a.files,
+        routing_rules=rules,
+        explain_routing=ExplainRoutingHandler(a.uow_factory, a.router),
+        load_default_routing=LoadDefaultRoutingHandler(a.uow_factory, teams, rules),
+        sla_settings=SlaSettingsHandlers(a.uow_factory, a.clock),
+        escalate_sla=EscalateSlaHandler(a.uow_factory, a.clock, a.mailer, a.outbound),
     )
 
 
@@ -164,6 +189,7 @@ def desk() -> Desk:
     from django.conf import settings
 
     from p2pdesk.infrastructure.email.gmail import (
+        GMAIL_SCOPE,
         GmailMailboxReader,
         GmailPushChannel,
         GmailSettings,
@@ -174,9 +200,20 @@ def desk() -> Desk:
         GraphPushChannel,
         GraphPushUrls,
         GraphSettings,
+        graph_token_source,
     )
     from p2pdesk.infrastructure.email.imap import ImapMailboxReader, ImapSettings
     from p2pdesk.infrastructure.email.maildir import MaildirMailboxReader, MaildirSettings
+    from p2pdesk.infrastructure.email.oauth import (
+        EXCHANGE_IMAP_SCOPE,
+        GOOGLE_MAIL_SCOPE,
+        GoogleCredentials,
+        GoogleTokenSource,
+        KeptPerMailbox,
+        MicrosoftTokenSource,
+        TokenSource,
+        delegated_credentials,
+    )
     from p2pdesk.infrastructure.email.parsing import EmailMessageParser
     from p2pdesk.infrastructure.events.metrics import PrometheusEventPublisher
     from p2pdesk.infrastructure.events.scheduling import CeleryPollScheduler
@@ -190,7 +227,7 @@ def desk() -> Desk:
         DjangoTicketQueries,
     )
     from p2pdesk.infrastructure.persistence.secrets import SecretCipher
-    from p2pdesk.infrastructure.persistence.unit_of_work import DjangoUnitOfWork
+    from p2pdesk.infrastructure.persistence.unit_of_work import DjangoUnitOfWork, commit_group
     from p2pdesk.infrastructure.storage.local import LocalFileStore
 
     config = DeskConfig(time_zone=settings.P2PDESK_TIME_ZONE)
@@ -199,6 +236,7 @@ def desk() -> Desk:
     files = LocalFileStore(settings.P2PDESK_FILES_DIR)
 
     cipher = SecretCipher.from_settings(settings.P2PDESK_ENCRYPTION_KEY, settings.SECRET_KEY)
+    routing_setup = _routing_setup()
 
     def uow_factory() -> UnitOfWork:
         return DjangoUnitOfWork(desk_timezone=config.time_zone, publisher=publisher, cipher=cipher)
@@ -216,34 +254,56 @@ def desk() -> Desk:
             raise MailboxUnavailable(f"mailbox {mailbox.name!r} has no usable secret; set it again")
         return secret
 
+    # OAuth credentials live as long as the process, one per mailbox and secret, so a poll reuses
+    # the token of the last one and renews it only shortly before it expires (oauth.py).
+    kept_graph_tokens: KeptPerMailbox[MicrosoftTokenSource] = KeptPerMailbox()
+    kept_gmail_credentials: KeptPerMailbox[GoogleCredentials] = KeptPerMailbox()
+    kept_imap_tokens: KeptPerMailbox[TokenSource] = KeptPerMailbox()
+
     def graph(mailbox: MailboxConfig) -> GraphMailboxReader:
         s = mailbox.settings
-        return GraphMailboxReader(
-            GraphSettings(
-                tenant_id=s["tenant_id"],
-                client_id=s["client_id"],
-                client_secret=secret_of(mailbox),
-                user=s["user"],
-                folder=s["folder"],
-                processed_folder=s.get("processed_folder", "Processed"),
-            )
+        graph_settings = GraphSettings(
+            tenant_id=s["tenant_id"],
+            client_id=s["client_id"],
+            client_secret=secret_of(mailbox),
+            user=s["user"],
+            folder=s["folder"],
+            processed_folder=s.get("processed_folder", "Processed"),
         )
+        tokens = kept_graph_tokens.get(
+            mailbox.id,
+            {"graph": [s["tenant_id"], s["client_id"]], "secret": graph_settings.client_secret},
+            lambda: graph_token_source(graph_settings),
+        )
+        return GraphMailboxReader(graph_settings, tokens=tokens)
 
-    def gmail(mailbox: MailboxConfig) -> GmailMailboxReader:
+    def service_account_key(mailbox: MailboxConfig) -> tuple[str, dict[str, object]]:
+        secret = secret_of(mailbox)
         try:
-            service_account = json.loads(secret_of(mailbox))
+            key = json.loads(secret)
         except ValueError:
+            key = None
+        if not isinstance(key, dict):
             raise MailboxUnavailable(
                 f"mailbox {mailbox.name!r}: the secret is not a service-account JSON key"
-            ) from None
+            )
+        return secret, key
+
+    def gmail(mailbox: MailboxConfig) -> GmailMailboxReader:
+        secret, key = service_account_key(mailbox)
         s = mailbox.settings
+        credentials = kept_gmail_credentials.get(
+            mailbox.id,
+            {"gmail": s["user"], "secret": secret},
+            lambda: delegated_credentials(key, user=s["user"], scopes=[GMAIL_SCOPE]),
+        )
         return GmailMailboxReader(
             GmailSettings(
                 user=s["user"],
                 label=s.get("label", "INBOX"),
                 processed_label=s.get("processed_label", "p2pdesk/processed"),
-                service_account_info=service_account,
-            )
+            ),
+            credentials=credentials,
         )
 
     # Push (P2PDESK_PUBLIC_URL set): Graph subscriptions notify the hooks under that URL; a Gmail
@@ -261,8 +321,35 @@ def desk() -> Desk:
         topic = mailbox.settings.get("topic")
         return GmailPushChannel(gmail(mailbox), topic) if topic else None
 
+    def imap_tokens(mailbox: MailboxConfig) -> TokenSource:
+        s = mailbox.settings
+        provider = s.get("oauth_provider")
+        if provider == "microsoft":
+            secret = secret_of(mailbox)
+            return kept_imap_tokens.get(
+                mailbox.id,
+                {"imap": [provider, s["tenant_id"], s["client_id"]], "secret": secret},
+                lambda: MicrosoftTokenSource(
+                    tenant_id=s["tenant_id"],
+                    client_id=s["client_id"],
+                    client_secret=secret,
+                    scope=EXCHANGE_IMAP_SCOPE,
+                ),
+            )
+        if provider == "google":
+            secret, key = service_account_key(mailbox)
+            return kept_imap_tokens.get(
+                mailbox.id,
+                {"imap": [provider, s["username"]], "secret": secret},
+                lambda: GoogleTokenSource.from_key(key, user=s["username"], scopes=[GOOGLE_MAIL_SCOPE]),
+            )
+        # Saved before oauth_provider existed, when the secret was the access token itself.
+        raise MailboxUnavailable(
+            f"mailbox {mailbox.name!r}: auth xoauth2 needs oauth_provider microsoft or google in its "
+            "settings (and the client secret or service-account key as its secret)"
+        )
+
     def imap(mailbox: MailboxConfig) -> MailboxReader:
-        secret = secret_of(mailbox)
         s = mailbox.settings
         xoauth2 = s.get("auth") == "xoauth2"
         return ImapMailboxReader(
@@ -273,14 +360,15 @@ def desk() -> Desk:
                 username=s["username"],
                 folder=s["folder"],
                 processed_folder=s["processed_folder"],
-                password=None if xoauth2 else secret,
-                oauth2_token=secret if xoauth2 else None,
+                password=None if xoauth2 else secret_of(mailbox),
+                tokens=imap_tokens(mailbox) if xoauth2 else None,
             )
         )
 
     return build_desk(
         Adapters(
             uow_factory=uow_factory,
+            commit_group=commit_group,
             clock=clock,
             ticket_queries=DjangoTicketQueries(),
             team_queries=DjangoTeamQueries(),
@@ -289,7 +377,8 @@ def desk() -> Desk:
             intake_queries=DjangoIntakeQueries(),
             parser=EmailMessageParser(files, max_attachment_bytes=settings.P2PDESK_MAX_ATTACHMENT_BYTES),
             files=files,
-            router=MailboxDefaultRouter(),
+            router=SmartRouter(routing_setup, confidence_threshold=settings.P2PDESK_ROUTER_CONFIDENCE),
+            on_routing_change=routing_setup.invalidate,
             readers=KindReaders({"maildir": maildir, "imap": imap, "graph": graph, "gmail": gmail}),
             poll_lock=DatabasePollLock(),
             mailer=DjangoMailer(),
@@ -310,10 +399,79 @@ def desk() -> Desk:
     )
 
 
+def _model_key() -> bytes:
+    from django.conf import settings
+
+    return hashlib.sha256(b"p2pdesk-router-model:" + settings.SECRET_KEY.encode()).digest()
+
+
+def _routing_setup() -> RoutingSetupSource:
+    """Built with the desk (one per process); running servers see a new model within its TTL."""
+    from django.conf import settings
+
+    from p2pdesk.infrastructure.persistence.routing import DjangoRouterModelStore, DjangoRoutingSetupSource
+
+    def load_classifier(blob: bytes, version: str) -> TeamClassifier:
+        # scikit-learn is imported only once there is a model to load: processes start fast.
+        from p2pdesk.infrastructure.classifier.text_model import TextClassifier
+
+        return TextClassifier.loads(blob, version)
+
+    return DjangoRoutingSetupSource(
+        DjangoRouterModelStore(_model_key()), load_classifier, triage_team=settings.P2PDESK_TRIAGE_TEAM
+    )
+
+
+@dataclass(frozen=True)
+class TrainedRouter:
+    version: int | None  # None when trained without storing (--dry-run)
+    examples: int
+    train_examples: int
+    test_examples: int
+    classes: int
+    accuracy: float
+    macro_f1: float
+
+
+def train_router(*, test_share: float = 0.2, seed: int = 7, store: bool = True) -> TrainedRouter:
+    """Train the classifier on the desk's history, evaluate it on a held-out split, then retrain on
+    everything and store (and activate) it as the next version."""
+    from p2pdesk.infrastructure.classifier.text_model import TextClassifier, evaluate, split
+    from p2pdesk.infrastructure.persistence.routing import DjangoRouterModelStore, training_examples
+
+    examples = training_examples()
+    texts = [classifier_text(subject, description) for subject, description, _ in examples]
+    labels = [label for _, _, label in examples]
+    train, test = split(labels, test_share=test_share, seed=seed)
+    held_out = TextClassifier.train([texts[i] for i in train], [labels[i] for i in train], seed=seed)
+    figures = evaluate(
+        [p for p, _ in held_out.predict_many([texts[i] for i in test])], [labels[i] for i in test]
+    )
+    version = None
+    if store:
+        final = TextClassifier.train(texts, labels, seed=seed)
+        version = DjangoRouterModelStore(_model_key()).save(
+            final.dumps(),
+            examples=len(examples),
+            metrics={"accuracy": figures.accuracy, "macro_f1": figures.macro_f1, "test_examples": len(test)},
+            at=SystemClock().now(),
+            activate=True,
+        )
+    return TrainedRouter(
+        version, len(examples), len(train), len(test), len(set(labels)), figures.accuracy, figures.macro_f1
+    )
+
+
 def principal_for(user: object) -> Principal | None:
     from p2pdesk.infrastructure.persistence.accounts import principal_for as lookup
 
     return lookup(user)  # type: ignore[arg-type]
+
+
+def set_login(email: str, role: Role, password: str) -> None:
+    from p2pdesk.infrastructure.persistence.accounts import set_login as store
+
+    store(email, role, password)
 
 
 def issue_api_token(email: str, role: Role) -> str:
@@ -322,10 +480,70 @@ def issue_api_token(email: str, role: Role) -> str:
     return issue(email, role)
 
 
+@cache
+def sla_metrics() -> Any:
+    """A registry holding the SLA gauges (read from the database when scraped)."""
+    from prometheus_client import CollectorRegistry
+
+    from p2pdesk.infrastructure.persistence.sla_metrics import SlaMetricsCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SlaMetricsCollector(SystemClock().now))
+    return registry
+
+
+def reports() -> ReportQueries:
+    """Aggregates for the web desk's dashboard and team leads' page."""
+    from django.conf import settings
+
+    from p2pdesk.infrastructure.persistence.reports import DjangoReportQueries
+
+    return DjangoReportQueries(settings.P2PDESK_TIME_ZONE)
+
+
 def database_ready() -> tuple[bool, str]:
     from p2pdesk.infrastructure.persistence.health import check_database
 
     return check_database()
+
+
+def broker_ready() -> tuple[bool, str]:
+    from p2pdesk.infrastructure.events.broker import check_broker
+
+    return check_broker()
+
+
+def metrics_exposition() -> tuple[bytes, str]:
+    """The Prometheus text for a scrape of a web process: every gunicorn worker's metrics (or this
+    process's), then the gauges read at scrape time (quarantine size, task queue depth, SLA)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    from p2pdesk.infrastructure.events.broker import queue_depths
+    from p2pdesk.infrastructure.events.metrics import DeskStateCollector, process_registry
+    from p2pdesk.infrastructure.persistence.health import open_quarantine_size
+
+    state = CollectorRegistry()
+    state.register(DeskStateCollector(open_quarantine_size, queue_depths))
+    body = generate_latest(process_registry() or REGISTRY) + generate_latest(state)
+    return body + generate_latest(sla_metrics()), CONTENT_TYPE_LATEST
+
+
+def serve_worker_metrics() -> None:
+    """Called in a Celery worker's main process: /metrics on P2PDESK_WORKER_METRICS_PORT, if set."""
+    from django.conf import settings
+
+    from p2pdesk.infrastructure.events.metrics import serve_metrics
+
+    if settings.P2PDESK_WORKER_METRICS_PORT:
+        serve_metrics(settings.P2PDESK_WORKER_METRICS_PORT)
+
+
+def hold_scheduler_lock() -> None:
+    """Called as Celery beat starts: returns once this process is the only scheduler (see
+    persistence.locks.SchedulerLock); the lock is held until the process exits."""
+    from p2pdesk.infrastructure.persistence.locks import SchedulerLock
+
+    SchedulerLock.hold()
 
 
 def mailbox_health() -> dict[str, str]:

@@ -18,16 +18,18 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from p2pdesk.application.errors import IdempotencyRace
-from p2pdesk.application.routing import MailboxDefaultRouter
+from p2pdesk.application.routing import MailboxDefaultRouter, SmartRouter
 from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig
 from p2pdesk.bootstrap import Adapters, Desk, DeskConfig, build_desk
 from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.assignment import AgentLoad
 from p2pdesk.domain.business_day import business_day, start_of_business_day
+from p2pdesk.domain.calendars import BusinessCalendar
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.domain.messages import TicketMessage
+from p2pdesk.domain.sla import SlaPolicy, Threshold
 from p2pdesk.domain.teams import Team
-from p2pdesk.domain.tickets import ACTIVE_STATUSES, Ticket
+from p2pdesk.domain.tickets import ACTIVE_STATUSES, Priority, Ticket
 from p2pdesk.ports.intake import InboundRecord, MailboxConfig, QuarantinedMessage
 from p2pdesk.ports.mail import OutboundEmail, ParsedMessage, StoredFile, UnparseableMessage
 from p2pdesk.ports.mailboxes import (
@@ -39,6 +41,8 @@ from p2pdesk.ports.mailboxes import (
 )
 from p2pdesk.ports.queries import AgentView, Page, Scope, TeamView, TicketView
 from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
+from p2pdesk.ports.routing import Router
+from tests.fakes.routing import FakeRouting, FakeRoutingSetup, RoutingState
 
 
 @dataclass
@@ -71,7 +75,14 @@ class FakeStore:
     thread: list[TicketMessage] = field(default_factory=list)
     quarantine: dict[int, QuarantinedMessage] = field(default_factory=dict)
     subscriptions: dict[int, StoredPushSubscription] = field(default_factory=dict)
-    next_ids: dict[str, int] = field(default_factory=lambda: {"team": 1, "agent": 1, "number": 1})
+    routing: RoutingState = field(default_factory=RoutingState)
+    calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+    policies: dict[int, SlaPolicy] = field(default_factory=dict)
+    escalations: dict[tuple[uuid.UUID, Threshold], datetime] = field(default_factory=dict)
+    team_leads: dict[int, list[str]] = field(default_factory=dict)
+    next_ids: dict[str, int] = field(
+        default_factory=lambda: {"team": 1, "agent": 1, "number": 1, "calendar": 1, "policy": 1}
+    )
 
     def take_id(self, kind: str) -> int:
         value = self.next_ids[kind]
@@ -391,6 +402,87 @@ class FakeSubscriptions:
         self.store.subscriptions.pop(mailbox_id, None)
 
 
+class FakeSla:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def calendar(self, calendar_id: int) -> BusinessCalendar | None:
+        return self.store.calendars.get(calendar_id)
+
+    def calendars(self) -> list[BusinessCalendar]:
+        return [self.store.calendars[i] for i in sorted(self.store.calendars)]
+
+    def calendar_name_taken(self, name: str, *, exclude_id: int | None = None) -> bool:
+        return any(
+            c.name.lower() == name.lower() and i != exclude_id for i, c in self.store.calendars.items()
+        )
+
+    def add_calendar(self, calendar: BusinessCalendar) -> int:
+        calendar_id = self.store.take_id("calendar")
+        self.store.calendars[calendar_id] = replace(calendar, id=calendar_id)
+        return calendar_id
+
+    def save_calendar(self, calendar: BusinessCalendar) -> None:
+        assert calendar.id is not None
+        self.store.calendars[calendar.id] = calendar
+
+    def delete_calendar(self, calendar_id: int) -> None:
+        del self.store.calendars[calendar_id]
+
+    def calendar_in_use(self, calendar_id: int) -> bool:
+        return any(p.calendar_id == calendar_id for p in self.store.policies.values())
+
+    def policy(self, policy_id: int) -> SlaPolicy | None:
+        return self.store.policies.get(policy_id)
+
+    def policies(self, *, team_ids: frozenset[int] | None = None) -> list[SlaPolicy]:
+        return [
+            p for _, p in sorted(self.store.policies.items()) if team_ids is None or p.team_id in team_ids
+        ]
+
+    def policy_for(self, team_id: int, priority: Priority) -> SlaPolicy | None:
+        return next(
+            (
+                p
+                for p in self.store.policies.values()
+                if p.team_id == team_id and p.priority == priority and p.is_active
+            ),
+            None,
+        )
+
+    def policy_taken(self, team_id: int, priority: Priority, *, exclude_id: int | None = None) -> bool:
+        return any(
+            p.team_id == team_id and p.priority == priority and i != exclude_id
+            for i, p in self.store.policies.items()
+        )
+
+    def add_policy(self, policy: SlaPolicy) -> int:
+        policy_id = self.store.take_id("policy")
+        self.store.policies[policy_id] = replace(policy, id=policy_id)
+        return policy_id
+
+    def save_policy(self, policy: SlaPolicy) -> None:
+        assert policy.id is not None
+        self.store.policies[policy.id] = policy
+
+    def tickets_due_for_check(self, now: datetime, *, limit: int) -> list[uuid.UUID]:
+        due = [
+            (check, t.id)
+            for t in self.store.tickets.values()
+            if t.sla is not None and (check := t.sla.next_check_at()) is not None and check <= now
+        ]
+        return [ticket_id for _, ticket_id in sorted(due)[:limit]]
+
+    def record_escalation(self, ticket_id: uuid.UUID, threshold: Threshold, *, at: datetime) -> bool:
+        if (ticket_id, threshold) in self.store.escalations:
+            return False
+        self.store.escalations[(ticket_id, threshold)] = at
+        return True
+
+    def team_lead_emails(self, team_id: int) -> list[str]:
+        return list(self.store.team_leads.get(team_id, []))
+
+
 class FakeFileStore:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -436,6 +528,8 @@ class FakeUnitOfWork:
         self.mailboxes = FakeMailboxes(self.working)
         self.quarantine = FakeQuarantine(self.working)
         self.subscriptions = FakeSubscriptions(self.working)
+        self.routing = FakeRouting(self.working)
+        self.sla = FakeSla(self.working)
         self.pending: list[DomainEvent] = []
         self.on_commit: list[Any] = []
         self.committed = False
@@ -595,7 +689,9 @@ class FakeTokenVerifier:
 class FakeDesk:
     """A Desk wired to in-memory adapters, with the store and published events at hand."""
 
-    def __init__(self, config: DeskConfig | None = None, clock: FakeClock | None = None) -> None:
+    def __init__(
+        self, config: DeskConfig | None = None, clock: FakeClock | None = None, *, smart_routing: bool = False
+    ) -> None:
         self.store = FakeStore()
         self.published: list[DomainEvent] = []
         self.config = config or DeskConfig(time_zone="UTC")
@@ -608,6 +704,12 @@ class FakeDesk:
         self.push = FakePushChannels()
         self.verifier = FakeTokenVerifier()
         queries: Any = FakeQueries(self)
+        self.routing_setup = FakeRoutingSetup(self)
+        router: Router = (
+            SmartRouter(self.routing_setup, confidence_threshold=0.6)
+            if smart_routing
+            else MailboxDefaultRouter()
+        )
         self.desk: Desk = build_desk(
             Adapters(
                 uow_factory=lambda: FakeUnitOfWork(self),
@@ -619,7 +721,7 @@ class FakeDesk:
                 intake_queries=queries,
                 parser=self.parser,
                 files=self.files,
-                router=MailboxDefaultRouter(),
+                router=router,
                 readers=self.readers,
                 poll_lock=FakePollLock(),
                 mailer=self.mailer,
@@ -627,6 +729,7 @@ class FakeDesk:
                 push_channels=self.push,
                 poll_scheduler=self.scheduler,
                 push_verifier=self.verifier,
+                on_routing_change=self.routing_setup.invalidate,
             ),
             self.config,
         )

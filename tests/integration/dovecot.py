@@ -10,8 +10,10 @@ from __future__ import annotations
 import fcntl
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -153,3 +155,89 @@ class TestMailbox:
         self.server.doveadm(
             "mailbox", "update", "-u", self.server.user, "--uid-validity", str(value), self.folder
         )
+
+
+# -- a private instance that also takes OAuth tokens (XOAUTH2, OAUTHBEARER) ------------------------
+
+
+@contextmanager
+def oauth_dovecot(introspection_url: str) -> Iterator[DovecotServer]:
+    """A Dovecot of this test process's own that checks bearer tokens with `introspection_url`.
+
+    Dovecot's oauth2 passdb (RFC 7662 introspection, POST `token=…`) decides XOAUTH2 and
+    OAUTHBEARER logins; passwords still work through the passwd-file passdb, for the test's own
+    setup. Started with the shared script on a free port and a state dir of its own, so it never
+    touches the shared instance, then reconfigured and restarted; stopped and removed afterwards.
+    """
+    if not SETUP_SCRIPT.is_file():
+        raise DovecotUnavailable(f"{SETUP_SCRIPT} is missing")
+    if os.getuid() != 0:
+        raise DovecotUnavailable("starting a private Dovecot needs root (the script installs it with apt)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(f"/tmp/dc-oauth-{os.getpid()}")  # noqa: S108 - short: Dovecot's socket paths are limited
+    env = {**os.environ, "DOVECOT_TEST_ROOT": str(root), "DOVECOT_TEST_PORT": str(port)}
+    done = subprocess.run(  # noqa: S603
+        ["/bin/bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=600, check=False, env=env
+    )
+    server = DovecotServer.from_environment()
+    server = DovecotServer(server.host, port, server.user, server.password, root)
+    if done.returncode != 0 or not server.listening():
+        raise DovecotUnavailable(f"{SETUP_SCRIPT} failed ({done.returncode}): {done.stderr[-2000:]}")
+    owner = pwd.getpwuid(root.stat().st_uid).pw_name
+    conf = root / "dovecot.conf"
+    try:
+        (root / "oauth2.conf.ext").write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {introspection_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        text = conf.read_text()
+        text = text.replace(
+            "auth_mechanisms = plain login\n", "auth_mechanisms = plain login xoauth2 oauthbearer\n"
+        )
+        text = text.replace(
+            "passdb {\n  driver = passwd-file\n",
+            "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+            f"  args = {root / 'oauth2.conf.ext'}\n}}\n"
+            "passdb {\n  driver = passwd-file\n  mechanisms = plain login\n",
+            1,
+        )
+        if "driver = oauth2" not in text or "xoauth2 oauthbearer\n" not in text:
+            raise DovecotUnavailable(
+                "the setup script's dovecot.conf changed shape; cannot add the oauth2 passdb"
+            )
+        conf.write_text(text)
+        _as_user(owner, "/usr/sbin/dovecot", "-c", str(conf), "stop")
+        for _ in range(50):
+            if not server.listening():
+                break
+            time.sleep(0.1)
+        _as_user(owner, "/usr/sbin/dovecot", "-c", str(conf))
+        for _ in range(50):
+            if server.listening():
+                break
+            time.sleep(0.1)
+        else:
+            raise DovecotUnavailable(
+                f"the OAuth Dovecot did not come back: {(root / 'dovecot.log').read_text()[-2000:]}"
+            )
+        yield server
+    finally:
+        _as_user(owner, "/usr/sbin/dovecot", "-c", str(conf), "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _as_user(user: str, *command: str) -> None:
+    subprocess.run(  # noqa: S603
+        ["/usr/sbin/runuser", "-u", user, "--", *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )

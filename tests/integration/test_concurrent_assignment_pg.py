@@ -40,7 +40,7 @@ import pytest
 # Transactional: no test-wide transaction, so the worker processes see what the test commits.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-WORKER_TIMEOUT = 120  # seconds for all workers of one test; a deadlock fails the test instead of hanging
+WORKER_TIMEOUT = 600  # seconds for all workers: a deadlock fails the test instead of hanging
 
 
 # --- worker side (runs in the spawned processes) -------------------------------------------------------

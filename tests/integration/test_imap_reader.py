@@ -54,6 +54,19 @@ def reader(dovecot: TestMailbox) -> Iterator[ImapMailboxReader]:
     reader.close()
 
 
+class FixedToken:
+    """A token source that always answers the same token (which the test server never accepts)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def token(self) -> str:
+        return self._token
+
+    def forget(self) -> None:
+        pass
+
+
 def raws(batch: FetchBatch) -> list[bytes]:
     return [m.raw for m in batch.messages]
 
@@ -221,7 +234,7 @@ def test_a_wrong_password_is_mailbox_unavailable_without_the_password(dovecot: T
         # The test server offers neither TLS nor XOAUTH2: each must fail, never fall back.
         ({"security": "starttls"}, "STARTTLS"),
         ({"security": "ssl"}, "cannot connect"),
-        ({"password": None, "oauth2_token": "ya29.not-a-real-token-7c1e"}, "login"),
+        ({"password": None, "tokens": FixedToken("ya29.not-a-real-token-7c1e")}, "XOAUTH2 login"),
     ],
 )
 def test_tls_and_oauth_are_required_when_configured(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from p2pdesk.application.errors import ValidationFailed
+from p2pdesk.application.errors import GroupConflict, ValidationFailed
 from p2pdesk.application.principal import SYSTEM
 from p2pdesk.application.use_cases.ingest_message import IngestMessage
 from p2pdesk.application.use_cases.manage_agents import CreateAgent
 from p2pdesk.application.use_cases.manage_teams import CreateTeam, UpdateTeam
-from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxes
+from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxes, PollMailboxesHandler
 from p2pdesk.application.use_cases.post_ticket_message import PostTicketMessage
 from p2pdesk.application.use_cases.retry_quarantined import RetryQuarantined
 from p2pdesk.application.use_cases.update_ticket import TicketChanges, UpdateTicket
@@ -20,7 +23,7 @@ from p2pdesk.domain.messages import automation_reason, ticket_number_in_subject
 from p2pdesk.domain.tickets import TicketSource, TicketStatus
 from p2pdesk.ports.mail import ParsedMessage
 from p2pdesk.ports.mailboxes import FetchBatch, FetchedMessage, MailboxUnavailable
-from tests.fakes.memory import FakeDesk
+from tests.fakes.memory import FakeDesk, FakePollLock, FakeUnitOfWork
 
 
 def parsed(n: int, **fields: Any) -> ParsedMessage:
@@ -272,3 +275,41 @@ def test_acknowledgements_to_one_sender_stop_after_the_hourly_limit(fake: FakeDe
     fake.clock.advance(hours=2)
     ingest(fake, b"raw-later", parsed(50), mailbox="ack")
     assert len(fake.mailer.sent) == 6
+
+
+class FlakyCommitGroup:
+    """A commit group on the fakes: all-or-nothing, and its first commit fails like a deadlock."""
+
+    def __init__(self, fake: FakeDesk, failures: int = 1) -> None:
+        self.fake = fake
+        self.failures = failures
+        self.groups = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.groups += 1
+        snapshot = copy.deepcopy(self.fake.store)
+        yield
+        if self.failures:
+            self.failures -= 1
+            self.fake.store = snapshot  # the group's transaction rolled back
+            raise GroupConflict("deadlock detected")
+
+
+def test_a_group_that_conflicts_is_taken_in_again_one_message_at_a_time(fake: FakeDesk) -> None:
+    for n in range(1, 61):
+        fake.parser.messages[f"raw-{n}".encode()] = parsed(n)
+    reader = ScriptedReader([FetchedMessage(f"r{n}", f"raw-{n}".encode()) for n in range(1, 61)])
+    fake.readers.readers = {"default": reader}
+    group = FlakyCommitGroup(fake)
+    ingest_handler = fake.desk.ingest_message
+    poll = PollMailboxesHandler(
+        lambda: FakeUnitOfWork(fake), fake.readers, fake.files, ingest_handler, FakePollLock(), group
+    )
+
+    [result] = poll(PollMailboxes())
+    assert result.outcomes == {"created": 60}
+    assert len(fake.store.tickets) == 60  # the rolled-back group left nothing behind, nothing twice
+    assert len(fake.store.inbound) == 60
+    assert sorted(reader.acked) == sorted(f"r{n}" for n in range(1, 61))
+    assert group.groups >= 3  # 60 messages in groups of at most GROUP, one of them redone alone

@@ -41,3 +41,7 @@ class IdempotencyRace(Exception):
 
 class TransientConflict(Exception):
     """A deadlock or serialization failure: the whole unit of work can safely run again."""
+
+
+class GroupConflict(Exception):
+    """A transient conflict inside a commit group: the group rolled back; redo its work ungrouped."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from p2pdesk.application.assigning import assign_next
 from p2pdesk.application.errors import ValidationFailed
 from p2pdesk.application.lookups import available_agent_in_team
+from p2pdesk.application.sla import start_sla
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource
 from p2pdesk.ports.clock import Clock
@@ -40,6 +41,7 @@ def open_ticket(
         reference=reference,
         at=clock.now(),
     )
+    start_sla(uow, ticket)
     # The team lock is held until commit: take it only once the rest is ready.
     uow.assignment.lock_teams([team.id])
     at = clock.now()

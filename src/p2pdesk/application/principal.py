@@ -38,6 +38,12 @@ class Principal:
         if self.role == Role.AGENT and team_id not in self.team_ids:
             raise PermissionDenied("agents see and change only tickets of their teams")
 
+    def require_lead_of(self, team_id: int) -> None:
+        """Admins, and team leads for the teams they belong to (e.g. to set those teams' SLA policies)."""
+        if self.role == Role.ADMIN or (self.role == Role.TEAM_LEAD and team_id in self.team_ids):
+            return
+        raise PermissionDenied("only admins and the team's leads change its settings")
+
     def require_audit_reader(self) -> None:
         if self.role not in (Role.ADMIN, Role.TEAM_LEAD):
             raise PermissionDenied("only admins and team leads read the audit trail")

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from p2pdesk.domain.tickets import Ticket
 from p2pdesk.ports.queries import TicketView
+from p2pdesk.ports.routing import TicketRouting
+
+
+def routed_view(view: TicketView, routing: TicketRouting) -> TicketView:
+    """A new ticket's view with how it was routed, as the ticket queries show it once stored."""
+    return replace(
+        view,
+        references=[{"type": r.type, "value": r.value} for r in routing.references],
+        routing={
+            "decided_by": routing.decided_by,
+            "confidence": routing.confidence,
+            "tags": list(routing.tags),
+        },
+    )
 
 
 def ticket_view(ticket: Ticket) -> TicketView:
@@ -22,4 +38,8 @@ def ticket_view(ticket: Ticket) -> TicketView:
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
         resolved_at=ticket.resolved_at,
+        sla_state=ticket.sla_state,
+        first_response_due=ticket.sla.first_response.due if ticket.sla else None,
+        resolution_due=ticket.sla.resolution.due if ticket.sla else None,
+        first_responded_at=ticket.sla.first_responded_at if ticket.sla else None,
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from p2pdesk.domain.errors import IllegalTransition, InvalidValue
 from p2pdesk.domain.events import DomainEvent, RecordsEvents
+
+if TYPE_CHECKING:
+    from p2pdesk.domain.sla import TicketSla
 
 NUMBER_PREFIX = "P2P-"
 _NUMBER_RE = re.compile(r"^P2P-(\d{6,})$")
@@ -108,6 +111,8 @@ class Ticket(RecordsEvents):
         created_at: datetime,
         updated_at: datetime,
         resolved_at: datetime | None = None,
+        sla: TicketSla | None = None,
+        sla_state: str | None = None,
     ) -> None:
         self.id = id
         self.number = number
@@ -123,6 +128,9 @@ class Ticket(RecordsEvents):
         self.created_at = created_at
         self.updated_at = updated_at
         self.resolved_at = resolved_at
+        self.sla = sla  # None when no SLA policy covered the ticket's team and priority when opened
+        self.sla_state = sla_state  # the SLA state as of the last change (see domain.sla)
+        self.sla_changed = False  # lets bulk saves skip the SLA columns when no clock moved
         self._init_events()
 
     @classmethod
@@ -214,8 +222,11 @@ class Ticket(RecordsEvents):
         return True
 
     def reopen(self, *, at: datetime) -> bool:
-        """A requester's reply brings a resolved or closed ticket back to open."""
-        if self.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        """A requester's reply brings a pending, resolved or closed ticket back to open.
+
+        Pending means waiting on the requester: their reply is what it waited for (the SLA resumes).
+        """
+        if self.status not in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
             return False
         self._set_status(TicketStatus.OPEN, at)
         return True
@@ -249,6 +260,33 @@ class Ticket(RecordsEvents):
             {},
             {"message": str(message_uuid), "direction": direction, "message_id": message_id, "from": sender},
         )
+
+    def start_sla(self, sla: TicketSla, *, at: datetime) -> None:
+        """A new ticket's SLA clock; its dues join the creation's audit record rather than a change."""
+        self.sla = sla
+        self.sla_state = sla.state(at).value
+        self.sla_changed = True
+        dues = {
+            "sla_state": self.sla_state,
+            "first_response_due": sla.first_response.due.isoformat(),
+            "resolution_due": sla.resolution.due.isoformat(),
+        }
+        self._events = [
+            replace(e, after={**e.after, **dues}) if e.action == "ticket.created" else e for e in self._events
+        ]
+
+    def track_sla(self, sla: TicketSla, *, at: datetime) -> bool:
+        """Keep the SLA clock as of `at`; a change of SLA state is recorded. Returns True on a change."""
+        sla = sla.evaluate(at)
+        state = sla.state(at).value
+        changed = sla != self.sla or state != self.sla_state
+        before = self.sla_state
+        self.sla = sla
+        self.sla_state = state
+        self.sla_changed = self.sla_changed or changed
+        if state != before:
+            self._record("ticket.sla_changed", {"sla_state": before}, {"sla_state": state})
+        return changed
 
     def _set_status(self, new: TicketStatus, at: datetime) -> None:
         before = self.status

@@ -10,16 +10,22 @@ a notification is a trigger for a poll, never a carrier of mail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import io
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 @dataclass(frozen=True)
 class FetchedMessage:
     ref: str  # the adapter's handle for acknowledging it, e.g. "<uidvalidity>:<uid>" for IMAP
-    raw: bytes  # the RFC 5322 message as received
+    raw: bytes = b""  # the RFC 5322 message as received, when the adapter holds it in memory
+    # Or how to read it as a stream (a local file): then memory does not grow with its size.
+    opener: Callable[[], BinaryIO] | None = None
+
+    def open(self) -> BinaryIO:
+        return self.opener() if self.opener is not None else io.BytesIO(self.raw)
 
 
 @dataclass(frozen=True)

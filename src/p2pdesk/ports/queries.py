@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -41,6 +41,13 @@ class TicketView:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    references: list[dict[str, str]] = field(default_factory=list)  # found by routing: {type, value}
+    routing: dict[str, Any] | None = None  # {decided_by, confidence, tags} when the ticket was routed
+    # SLA (see domain.sla); None when no policy covered the ticket.
+    sla_state: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    first_responded_at: datetime | None = None
 
 
 @dataclass(frozen=True)

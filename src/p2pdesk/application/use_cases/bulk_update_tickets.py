@@ -13,7 +13,9 @@ from typing import Any
 
 from p2pdesk.application.audit import record_changes
 from p2pdesk.application.errors import ApplicationError, NotFound, ValidationFailed
+from p2pdesk.application.misroutes import note_misroutes
 from p2pdesk.application.principal import Principal
+from p2pdesk.application.sla import SlaLookup
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.update_ticket import TicketChanges, apply_changes
 from p2pdesk.domain.errors import DomainError
@@ -75,9 +77,12 @@ class BulkUpdateTicketsHandler:
         failures: list[dict[str, Any]] = []
         resolutions: Counter[int] = Counter()
         teams: dict[int, Team] = {}
+        sla = SlaLookup(uow)
         for ticket in tickets:
             try:
-                resolved_by = apply_changes(uow, ticket, command.changes, principal, at=at, teams=teams)
+                resolved_by = apply_changes(
+                    uow, ticket, command.changes, principal, at=at, teams=teams, sla=sla
+                )
             except (DomainError, ApplicationError) as error:
                 failures.append({"id": str(ticket.id), "code": error.code, "message": error.message})
                 continue
@@ -89,6 +94,9 @@ class BulkUpdateTicketsHandler:
                 details={"failures": failures[:_REPORTED_FAILURES], "failed": len(failures)},
             )
         uow.assignment.record_resolutions(resolutions, at=at)
+        if isinstance(command.changes.team_id, int):
+            before = {t.id: t.team_id for t in peek}
+            note_misroutes(uow, [(t.id, before[t.id], t.team_id) for t in tickets], at=at)
         changed = [t for t in tickets if t.has_changes]
         uow.tickets.save_many(changed)
         record_changes(uow, principal, at, changed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from p2pdesk.application.audit import record_changes
 from p2pdesk.application.errors import IdempotencyConflict, IdempotencyRace
@@ -10,11 +10,12 @@ from p2pdesk.application.lookups import team_taking_tickets
 from p2pdesk.application.opening import open_ticket
 from p2pdesk.application.principal import Principal
 from p2pdesk.application.transaction import run_in_transaction
-from p2pdesk.application.views import ticket_view
+from p2pdesk.application.views import routed_view, ticket_view
 from p2pdesk.domain.tickets import Priority, Reference, TicketSource
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.queries import TicketView
 from p2pdesk.ports.repositories import IdempotencyRecord
+from p2pdesk.ports.routing import Router, RoutingDecision, RoutingRequest, ticket_routing
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -22,7 +23,7 @@ from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 class CreateTicket:
     subject: str
     description: str
-    team_id: int
+    team_id: int | None  # None: routed like a new message (rules, classifier, triage)
     requester_email: str
     priority: int = int(Priority.NORMAL)
     reference_type: str | None = None
@@ -40,11 +41,22 @@ class CreateTicketResult:
 
 
 class CreateTicketHandler:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, router: Router) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._router = router
 
     def __call__(self, command: CreateTicket, principal: Principal) -> CreateTicketResult:
+        routing = None
+        if command.team_id is None:
+            decision = self._router.route_request(
+                RoutingRequest(
+                    subject=command.subject, body=command.description, sender=command.requester_email
+                )
+            )
+            routing = decision
+            command = replace(command, team_id=decision.team_id)
+        assert command.team_id is not None
         principal.require_team_access(command.team_id)
         priority = Priority.parse(command.priority)
         reference = None
@@ -53,7 +65,8 @@ class CreateTicketHandler:
         for _ in range(2):
             try:
                 return run_in_transaction(
-                    self._uow_factory, lambda uow: self._create(uow, command, principal, priority, reference)
+                    self._uow_factory,
+                    lambda uow: self._create(uow, command, principal, priority, reference, routing),
                 )
             except IdempotencyRace:
                 continue  # the other request committed: the next run finds and replays it
@@ -66,12 +79,14 @@ class CreateTicketHandler:
         principal: Principal,
         priority: Priority,
         reference: Reference | None,
+        routing: RoutingDecision | None,
     ) -> CreateTicketResult:
         key = command.idempotency_key
         if key is not None:
             previous = uow.idempotency.get(principal.actor, key)
             if previous is not None:
                 return self._replay(uow, previous, command)
+        assert command.team_id is not None
         team = team_taking_tickets(uow, command.team_id)
         ticket, at = open_ticket(
             uow,
@@ -86,10 +101,15 @@ class CreateTicketHandler:
             agent_id=command.agent_id,
         )
         uow.tickets.add(ticket)
+        view = ticket_view(ticket)
+        if routing is not None:
+            routed = ticket_routing(routing)
+            uow.routing.record_routing(ticket.id, routed)
+            view = routed_view(view, routed)
         if key is not None:
             uow.idempotency.add(principal.actor, key, IdempotencyRecord(command.fingerprint, ticket.id))
         record_changes(uow, principal, at, [ticket])
-        return CreateTicketResult(ticket=ticket_view(ticket), replayed=False)
+        return CreateTicketResult(ticket=view, replayed=False)
 
     @staticmethod
     def _replay(uow: UnitOfWork, previous: IdempotencyRecord, command: CreateTicket) -> CreateTicketResult:

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from p2pdesk.application.assigning import assign_next
 from p2pdesk.application.audit import record_changes
-from p2pdesk.application.errors import IdempotencyRace, ValidationFailed
+from p2pdesk.application.errors import GroupConflict, IdempotencyRace, ValidationFailed
 from p2pdesk.application.lookups import live_team, team_taking_tickets
 from p2pdesk.application.opening import open_ticket
 from p2pdesk.application.outbound import AUTO_REPLY_HEADERS, new_message_id, send_after_commit, store_outbound
 from p2pdesk.application.principal import Principal, Role
+from p2pdesk.application.sla import follow_status
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.post_ticket_message import OutboundConfig
 from p2pdesk.domain.events import DomainEvent
@@ -36,7 +37,7 @@ from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, fo
 from p2pdesk.ports.clock import Clock
 from p2pdesk.ports.intake import InboundRecord, MailboxConfig
 from p2pdesk.ports.mail import FileStore, Mailer, MessageParser, OutboundEmail, ParsedMessage, StoredFile
-from p2pdesk.ports.routing import Router
+from p2pdesk.ports.routing import Router, ticket_routing
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_MAILBOX = "default"
@@ -64,10 +65,14 @@ class IngestResult:
     quarantine_id: int | None = None
 
 
-def intake_event(mailbox: MailboxConfig, outcome: str) -> DomainEvent:
-    """For metrics only (messages per mailbox and outcome); the audit trail records ticket changes."""
+def intake_event(mailbox: MailboxConfig, outcome: str, sent_at: datetime | None = None) -> DomainEvent:
+    """For metrics only (messages per mailbox and outcome, intake lag from the message's Date); the
+    audit trail records ticket changes."""
     return DomainEvent(
-        "intake.message", "mailbox", str(mailbox.id), after={"mailbox": mailbox.name, "outcome": outcome}
+        "intake.message",
+        "mailbox",
+        str(mailbox.id),
+        after={"mailbox": mailbox.name, "outcome": outcome, "sent_at": sent_at},
     )
 
 
@@ -99,7 +104,7 @@ class IngestMessageHandler:
             raise ValidationFailed("the message is empty")
         mailbox = self.mailbox(command.mailbox)
         raw_file = self._files.put(io.BytesIO(command.raw))  # kept whatever happens next
-        return self.ingest(mailbox, command.raw, raw_file)
+        return self.ingest(mailbox, raw_file)
 
     def mailbox(self, name: str | None) -> MailboxConfig:
         with self._uow_factory() as uow:
@@ -110,9 +115,11 @@ class IngestMessageHandler:
             raise ValidationFailed(f"unknown mailbox {name!r}", details={"field": "mailbox"})
         return mailbox
 
-    def ingest(self, mailbox: MailboxConfig, raw: bytes, raw_file: StoredFile) -> IngestResult:
+    def ingest(self, mailbox: MailboxConfig, raw_file: StoredFile) -> IngestResult:
+        """Take in a message kept in the file store (read from there as a stream)."""
         try:
-            parsed = self._parser.parse(io.BytesIO(raw))
+            with self._files.open(raw_file.key) as raw:
+                parsed = self._parser.parse(raw)
         except Exception as error:  # any parser failure quarantines the message instead of losing it
             return self._quarantine(mailbox, raw_file, f"cannot parse: {type(error).__name__}: {error}")
         try:
@@ -124,6 +131,8 @@ class IngestMessageHandler:
                 except IdempotencyRace:
                     continue  # another worker logged it first: the next run reports a duplicate
             raise AssertionError("a message raced twice")
+        except GroupConflict:
+            raise  # not this message's fault: the caller redoes the group one message at a time
         except Exception as error:  # a message that cannot be processed must not block the others
             return self._quarantine(mailbox, raw_file, f"cannot process: {type(error).__name__}: {error}")
 
@@ -131,7 +140,7 @@ class IngestMessageHandler:
         self, uow: UnitOfWork, mailbox: MailboxConfig, parsed: ParsedMessage, raw_file: StoredFile
     ) -> IngestResult:
         result = self._decide(uow, mailbox, parsed, raw_file)
-        uow.publish_after_commit([intake_event(mailbox, result.outcome)])
+        uow.publish_after_commit([intake_event(mailbox, result.outcome, parsed.date)])
         return result
 
     def _decide(
@@ -155,7 +164,8 @@ class IngestMessageHandler:
         ticket, related = self._thread_target(uow, parsed, sender)
         if ticket is not None:
             outcome = "threaded"
-            ticket.reopen(at=at)
+            ticket.reopen(at=at)  # pending, resolved or closed: the requester answered
+            follow_status(uow, ticket, at=at)
             if ticket.is_active and ticket.agent_id is None:
                 assign_next(uow, ticket, live_team(uow, ticket.team_id), at=at, reason="requester replied")
         else:
@@ -183,6 +193,7 @@ class IngestMessageHandler:
         )
         if outcome == "created":
             uow.tickets.add(ticket)  # one INSERT, with the thread's updated_at already set
+            uow.routing.record_routing(ticket.id, ticket_routing(decision))
             uow.messages.add(entry)
             if mailbox.acknowledge and may_answer(sender) and self._under_ack_limit(uow, sender, at):
                 self._acknowledge(uow, mailbox, ticket, parsed, sender, at)  # same instant: no UPDATE

@@ -24,7 +24,10 @@ REQUIRED_SETTINGS: dict[str, set[str]] = {
     "maildir": {"path"},
 }
 OPTIONAL_SETTINGS: dict[str, set[str]] = {
-    "imap": {"auth"},
+    # auth: password (the default) or xoauth2; xoauth2 names its oauth_provider, and microsoft
+    # also the app's tenant_id and client_id (the secret is then the client secret, or google's
+    # service-account JSON key). Checked in _imap_problem.
+    "imap": {"auth", "oauth_provider", "tenant_id", "client_id"},
     "graph": {"processed_folder"},
     "gmail": {"processed_label", "topic"},  # topic: the Pub/Sub topic of its watch (push)
     "maildir": set(),
@@ -64,9 +67,30 @@ def _imap_problem(settings: dict[str, Any]) -> str | None:
         return "port must be an integer port number"
     if settings["folder"] == settings["processed_folder"]:
         return "processed_folder must differ from folder"
-    if settings.get("auth", "password") not in ("password", "xoauth2"):
+    auth = settings.get("auth", "password")
+    if auth not in ("password", "xoauth2"):
         return "auth must be password or xoauth2"
+    oauth_keys = sorted(IMAP_OAUTH_SETTINGS & settings.keys())
+    if auth == "password":
+        return f"{', '.join(oauth_keys)} only apply to auth xoauth2" if oauth_keys else None
+    provider = settings.get("oauth_provider")
+    if provider not in IMAP_OAUTH_PROVIDERS:
+        # A stored access token would expire within the hour: xoauth2 always names where to get one.
+        return "auth xoauth2 needs oauth_provider microsoft or google"
+    needed = IMAP_OAUTH_PROVIDERS[provider]
+    missing = sorted(k for k in needed if not (isinstance(settings.get(k), str) and settings[k].strip()))
+    extra = sorted((IMAP_OAUTH_SETTINGS - {"oauth_provider"} - needed) & settings.keys())
+    if missing:
+        return f"oauth_provider {provider} needs {', '.join(missing)}"
+    if extra:
+        return f"{', '.join(extra)} do not apply to oauth_provider {provider}"
     return None
+
+
+IMAP_OAUTH_SETTINGS = {"oauth_provider", "tenant_id", "client_id"}
+# What each provider needs besides the secret (microsoft: the app's client secret; google: the
+# service-account JSON key, acting as `username` through domain-wide delegation).
+IMAP_OAUTH_PROVIDERS: dict[str, set[str]] = {"microsoft": {"tenant_id", "client_id"}, "google": set()}
 
 
 @dataclass(frozen=True)

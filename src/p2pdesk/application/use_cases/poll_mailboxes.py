@@ -6,20 +6,24 @@ others still run. A message's own failure never stops the batch (intake quaranti
 
 from __future__ import annotations
 
-import io
 from collections import Counter
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from p2pdesk.application.errors import NotFound
+from p2pdesk.application.errors import GroupConflict, NotFound
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.ports.intake import MailboxConfig
 from p2pdesk.ports.mail import FileStore
-from p2pdesk.ports.mailboxes import MailboxReaders, MailboxUnavailable, PollLock
-from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from p2pdesk.ports.mailboxes import FetchedMessage, MailboxReaders, MailboxUnavailable, PollLock
+from p2pdesk.ports.unit_of_work import CommitGroup, UnitOfWork, UnitOfWorkFactory
 
 BATCH = 50
+# Messages per commit group: enough to spread a commit's disk wait thin, few enough that the team
+# locks the group holds until its commit are not kept from API creates for long.
+GROUP = 25
 MAX_BATCHES = 200  # bounds one poll; the next scheduled poll continues from the cursor
 
 
@@ -44,12 +48,14 @@ class PollMailboxesHandler:
         files: FileStore,
         ingest: IngestMessageHandler,
         lock: PollLock,
+        commit_group: CommitGroup = nullcontext,
     ) -> None:
         self._uow_factory = uow_factory
         self._readers = readers
         self._files = files
         self._ingest = ingest
         self._lock = lock
+        self._commit_group = commit_group
 
     def __call__(self, command: PollMailboxes) -> list[MailboxPollResult]:
         with self._uow_factory() as uow:
@@ -82,19 +88,33 @@ class PollMailboxesHandler:
         try:
             for _ in range(MAX_BATCHES):
                 batch = reader.fetch(cursor, limit=BATCH)
-                committed = []
-                for message in batch.messages:
-                    stored = self._files.put(io.BytesIO(message.raw))
-                    outcome = self._ingest.ingest(mailbox, message.raw, stored).outcome
-                    result.outcomes[outcome] += 1
-                    committed.append(message.ref)  # every outcome is committed, quarantine included
-                reader.acknowledge(committed)
+                for start in range(0, len(batch.messages), GROUP):
+                    group = batch.messages[start : start + GROUP]
+                    result.outcomes.update(self._take_in(mailbox, group))
+                # Every outcome is committed by now, quarantine included.
+                reader.acknowledge([message.ref for message in batch.messages])
                 cursor = batch.cursor
                 self._save_cursor(mailbox.id, cursor)
                 if not batch.more:
                     break
         finally:
             reader.close()
+
+    def _take_in(self, mailbox: MailboxConfig, messages: Sequence[FetchedMessage]) -> list[str]:
+        """Take messages in under one commit; after a conflict with another worker, one by one."""
+        stored = []
+        for message in messages:
+            with message.open() as raw:
+                stored.append(self._files.put(raw))
+
+        def take_all() -> list[str]:
+            return [self._ingest.ingest(mailbox, file).outcome for file in stored]
+
+        try:
+            with self._commit_group():
+                return take_all()
+        except GroupConflict:
+            return take_all()
 
     def _save_cursor(self, mailbox_id: int, cursor: dict[str, object]) -> None:
         def work(uow: UnitOfWork) -> None:

@@ -9,6 +9,7 @@ from p2pdesk.application.audit import record_changes
 from p2pdesk.application.errors import NotFound, ValidationFailed
 from p2pdesk.application.outbound import new_message_id, send_after_commit, store_outbound, thread_ids
 from p2pdesk.application.principal import Principal
+from p2pdesk.application.sla import first_response
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.domain.messages import Direction
 from p2pdesk.ports.clock import Clock
@@ -81,6 +82,8 @@ class PostTicketMessageHandler:
             headers={"X-Auto-Response-Suppress": "All"},
         )
         entry = store_outbound(uow, ticket, email, direction=direction, author=principal.actor, at=at)
+        if direction == Direction.OUTBOUND:
+            first_response(ticket, at=at)
         uow.tickets.save(ticket)
         record_changes(uow, principal, at, [ticket])
         if direction == Direction.OUTBOUND:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from p2pdesk.application.errors import Conflict, NotFound
@@ -35,9 +36,9 @@ class RetryQuarantinedHandler:
         if entry.resolved:
             raise Conflict("this message was already taken in after an earlier retry")
         with self._files.open(entry.raw_key) as stream:
-            raw = stream.read()
-        stored = StoredFile(key=entry.raw_key, size=len(raw), sha256=entry.raw_sha256)
-        result = self._ingest.ingest(mailbox, raw, stored)  # a new failure counts another attempt
+            size = stream.seek(0, io.SEEK_END)
+        stored = StoredFile(key=entry.raw_key, size=size, sha256=entry.raw_sha256)
+        result = self._ingest.ingest(mailbox, stored)  # a new failure counts another attempt
         if result.outcome != "quarantined":
 
             def resolve(uow: UnitOfWork) -> None:

@@ -11,7 +11,9 @@ from p2pdesk.application.assigning import assign_next
 from p2pdesk.application.audit import record_changes
 from p2pdesk.application.errors import NotFound, ValidationFailed
 from p2pdesk.application.lookups import available_agent_in_team, live_team, team_taking_tickets
+from p2pdesk.application.misroutes import note_misroutes
 from p2pdesk.application.principal import Principal
+from p2pdesk.application.sla import SlaLookup, follow_status
 from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.views import ticket_view
 from p2pdesk.domain.errors import InvalidValue
@@ -60,12 +62,13 @@ def apply_changes(
     *,
     at: datetime,
     teams: dict[int, Team] | None = None,
+    sla: SlaLookup | None = None,
 ) -> int | None:
     """Apply one ticket's changes in the order that keeps the rules: team, agent, priority, status.
 
     The caller has locked the ticket's current and target teams. Returns the agent to credit with a
     resolution, for the caller to count once for all its tickets (one counter UPDATE per agent, in
-    agent order, rather than one per ticket). `teams` memoises team lookups across many tickets.
+    agent order, rather than one per ticket). `teams` and `sla` memoise lookups across many tickets.
     """
     teams = {} if teams is None else teams
 
@@ -109,6 +112,7 @@ def apply_changes(
             resolved_by = ticket.agent_id
         if ticket.is_active and ticket.agent_id is None and changes.agent_id is UNSET:
             assign_next(uow, ticket, team, at=at, reason="reopened")
+    follow_status(uow, ticket, at=at, lookup=sla)
     return resolved_by
 
 
@@ -139,6 +143,7 @@ class UpdateTicketHandler:
         assert ticket is not None
         at = self._clock.now()
         resolved_by = apply_changes(uow, ticket, command.changes, principal, at=at)
+        note_misroutes(uow, [(ticket.id, peek.team_id, ticket.team_id)], at=at)
         if resolved_by is not None:
             uow.assignment.record_resolutions({resolved_by: 1}, at=at)
         uow.tickets.save(ticket)

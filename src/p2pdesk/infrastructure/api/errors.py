@@ -6,7 +6,10 @@ from typing import Any
 
 import structlog
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -38,7 +41,22 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return Response(body, status=status)
 
 
+def dependency_unavailable(exc: BaseException) -> tuple[str, str] | None:
+    """(code, message) when `exc` means the database or the broker cannot be reached right now."""
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        return "database_unavailable", "the database cannot be reached; try again shortly"
+    if isinstance(exc, BrokerOperationalError):
+        return "broker_unavailable", "the task queue cannot be reached; try again shortly"
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    unavailable = dependency_unavailable(exc)
+    if unavailable is not None:
+        log.warning("api.dependency_unavailable", code=unavailable[0], error=type(exc).__name__)
+        response = error_response(503, *unavailable)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, app.ApplicationError):
         status = next(s for cls, s in _APPLICATION_STATUS if isinstance(exc, cls))
         return error_response(status, exc.code, exc.message, exc.details)

@@ -19,19 +19,33 @@ from p2pdesk.application.use_cases.bulk_update_tickets import MAX_BULK_IDS, Bulk
 from p2pdesk.application.use_cases.create_ticket import CreateTicket
 from p2pdesk.application.use_cases.reassign_tickets import ReassignTickets
 from p2pdesk.application.use_cases.update_ticket import UNSET, TicketChanges, UpdateTicket
+from p2pdesk.domain.sla import SlaState
 from p2pdesk.infrastructure.api.auth import HasDeskRole, principal_of
 from p2pdesk.infrastructure.api.paging import PAGING_PARAMETERS, page_params, paged_response, paged_schema
-from p2pdesk.infrastructure.api.strict import StrictSerializer
+from p2pdesk.infrastructure.api.strict import FieldsOnceMixin, StrictSerializer
+from p2pdesk.ports.queries import Scope, TicketView
 
 STATUSES = ["new", "open", "pending", "resolved", "closed"]
+SLA_STATES = [state.value for state in SlaState]
 
 
-class ReferenceSerializer(StrictSerializer):
+class ReferenceSerializer(FieldsOnceMixin, StrictSerializer):
     type = serializers.CharField(max_length=50)
     id = serializers.CharField(max_length=200)
 
 
-class TicketOutput(serializers.Serializer):
+class FoundReferenceSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    value = serializers.CharField()
+
+
+class RoutingOutput(serializers.Serializer):
+    decided_by = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class TicketOutput(FieldsOnceMixin, serializers.Serializer):
     id = serializers.UUIDField()
     number = serializers.CharField()
     subject = serializers.CharField()
@@ -46,12 +60,22 @@ class TicketOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
+    references = FoundReferenceSerializer(many=True, help_text="references routing found in the message")
+    routing = RoutingOutput(allow_null=True, help_text="how routing chose the team; null when one was given")
+    sla_state = serializers.ChoiceField(
+        choices=SLA_STATES, allow_null=True, help_text="null without SLA policy"
+    )
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    resolution_due = serializers.DateTimeField(allow_null=True)
+    first_responded_at = serializers.DateTimeField(allow_null=True)
 
 
-class TicketCreateInput(StrictSerializer):
+class TicketCreateInput(FieldsOnceMixin, StrictSerializer):
     subject = serializers.CharField(max_length=500)
     description = serializers.CharField(allow_blank=True, default="", max_length=100_000)
-    team = serializers.IntegerField(min_value=1)
+    team = serializers.IntegerField(
+        min_value=1, required=False, help_text="routed by the rules and classifier when omitted"
+    )
     priority = serializers.IntegerField(min_value=1, max_value=4, default=3)
     requester_email = serializers.EmailField(max_length=254)
     reference = ReferenceSerializer(required=False, allow_null=True)
@@ -82,6 +106,7 @@ TICKET_FILTERS = [
     OpenApiParameter("unassigned", bool),
     OpenApiParameter("status", str, enum=STATUSES, many=True, explode=True),
     OpenApiParameter("priority", int),
+    OpenApiParameter("sla_state", str, enum=SLA_STATES, many=True, explode=True),
     OpenApiParameter("requester_email", str),
     OpenApiParameter("reference_type", str),
     OpenApiParameter("reference_id", str),
@@ -93,6 +118,11 @@ TICKET_FILTERS = [
 
 def _fingerprint(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _full_view(view: TicketView) -> TicketView:
+    """A use case's result with what the read side adds (references, routing)."""
+    return bootstrap.desk().ticket_queries.get(view.id, scope=Scope()) or view
 
 
 class TicketListView(APIView):
@@ -130,7 +160,7 @@ class TicketListView(APIView):
             CreateTicket(
                 subject=data["subject"],
                 description=data["description"],
-                team_id=data["team"],
+                team_id=data.get("team"),
                 requester_email=data["requester_email"],
                 priority=data["priority"],
                 reference_type=reference.get("type"),
@@ -142,7 +172,9 @@ class TicketListView(APIView):
             principal_of(request),
         )
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(TicketOutput(result.ticket).data, status=code)
+        # A new ticket's view is complete; a replayed one is read back for its references and routing.
+        view = _full_view(result.ticket) if result.replayed else result.ticket
+        return Response(TicketOutput(view).data, status=code)
 
 
 class TicketDetailView(APIView):
@@ -162,7 +194,7 @@ class TicketDetailView(APIView):
         view = bootstrap.desk().update_ticket(
             UpdateTicket(ticket_id=ticket_id, changes=body.to_changes()), principal_of(request)
         )
-        return Response(TicketOutput(view).data)
+        return Response(TicketOutput(_full_view(view)).data)
 
 
 class BulkUpdateInput(StrictSerializer):

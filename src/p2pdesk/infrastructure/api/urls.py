@@ -1,7 +1,17 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from p2pdesk.infrastructure.api import audit, directory, health, hooks, intake, mailboxes, tickets
+from p2pdesk.infrastructure.api import (
+    audit,
+    directory,
+    health,
+    hooks,
+    intake,
+    mailboxes,
+    routing,
+    sla,
+    tickets,
+)
 
 urlpatterns = [
     path("healthz", health.healthz),
@@ -25,6 +35,13 @@ urlpatterns = [
     path("api/v1/intake/quarantine/", intake.QuarantineListView.as_view()),
     path("api/v1/intake/quarantine/<int:quarantine_id>/retry/", intake.QuarantineRetryView.as_view()),
     path("api/v1/audit-events/", audit.AuditEventListView.as_view()),
+    path("api/v1/routing-rules/", routing.RoutingRuleListView.as_view()),
+    path("api/v1/routing-rules/<int:rule_id>/", routing.RoutingRuleDetailView.as_view()),
+    path("api/v1/routing/explain/", routing.RoutingExplainView.as_view()),
+    path("api/v1/calendars/", sla.CalendarListView.as_view()),
+    path("api/v1/calendars/<int:calendar_id>/", sla.CalendarDetailView.as_view()),
+    path("api/v1/sla-policies/", sla.PolicyListView.as_view()),
+    path("api/v1/sla-policies/<int:policy_id>/", sla.PolicyDetailView.as_view()),
     # Push from mail providers (no desk credentials: each proves itself, see hooks.py).
     path("hooks/graph/", hooks.GraphHookView.as_view()),
     path("hooks/graph/lifecycle/", hooks.GraphHookView.as_view()),

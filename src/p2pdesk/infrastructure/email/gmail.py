@@ -36,8 +36,9 @@ import google.auth.transport
 import httpx
 import structlog
 from google.auth.credentials import Credentials
-from google.oauth2 import id_token, service_account
+from google.oauth2 import id_token
 
+from p2pdesk.infrastructure.email.oauth import HttpxAuthRequest, delegated_credentials, google_auth_failure
 from p2pdesk.ports.mailboxes import (
     FetchBatch,
     FetchedMessage,
@@ -104,13 +105,17 @@ class GmailMailboxReader:
     ) -> None:
         self._settings = settings
         self._sleep = sleep
-        self._credentials = _delegated_credentials(settings) if credentials is None else credentials
+        if credentials is None:
+            credentials = delegated_credentials(
+                settings.service_account_info, user=settings.user, scopes=[GMAIL_SCOPE]
+            )
+        self._credentials = credentials
         self._client = httpx.Client(
             base_url=API_ROOT + quote(settings.user, safe="@") + "/",
             transport=transport,
             timeout=settings.timeout,
         )
-        self._auth_request = _HttpxAuthRequest(self._client)
+        self._auth_request = HttpxAuthRequest(self._client)
         self._labels: dict[str, str] | None = None  # label names and ids -> ids
 
     def fetch(self, cursor: Mapping[str, Any], *, limit: int) -> FetchBatch:
@@ -310,7 +315,7 @@ class GmailMailboxReader:
         # signed assertion.
         except google.auth.exceptions.GoogleAuthError as exc:
             raise MailboxUnavailable(
-                f"Gmail sign-in as {self._settings.user} failed ({_auth_failure(exc)}): check the "
+                f"Gmail sign-in as {self._settings.user} failed ({google_auth_failure(exc)}): check the "
                 f"service account key and its domain-wide delegation for {GMAIL_SCOPE}"
             ) from None
         except httpx.HTTPError as exc:
@@ -376,7 +381,7 @@ class PubSubPushVerifier:
         self._email = service_account_email
         self._certs_url = certs_url
         self._certs = _CachingRequest(
-            _HttpxAuthRequest(httpx.Client(transport=transport, timeout=timeout)), clock
+            HttpxAuthRequest(httpx.Client(transport=transport, timeout=timeout)), clock
         )
 
     def verify(self, token: str) -> None:
@@ -465,21 +470,6 @@ def decode_raw(raw: str) -> bytes:
     return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
 
 
-def _delegated_credentials(settings: GmailSettings) -> Credentials:
-    try:
-        credentials = service_account.Credentials.from_service_account_info(
-            dict(settings.service_account_info), scopes=[GMAIL_SCOPE]
-        )
-    except (ValueError, KeyError, TypeError):
-        # The error text may quote the key; name what is needed instead.
-        raise MailboxUnavailable(
-            f"Gmail mailbox {settings.user}: the service account info is not usable "
-            "(it needs client_email, token_uri and a PEM private_key)"
-        ) from None
-    # Domain-wide delegation: act as the mailbox's user, not as the service account itself.
-    return credentials.with_subject(settings.user)
-
-
 def _reason(response: httpx.Response) -> str:
     """Google's reason code (`userRateLimitExceeded`, `notFound`, …) from an error answer, or ''."""
     try:
@@ -496,59 +486,3 @@ def _reason(response: httpx.Response) -> str:
 
 def _retryable(status: int, reason: str) -> bool:
     return status in _RETRY_STATUSES or (status == 403 and reason in _RATE_LIMIT_REASONS)
-
-
-def _auth_failure(exc: google.auth.exceptions.GoogleAuthError) -> str:
-    if isinstance(exc, google.auth.exceptions.TransportError):
-        return f"token endpoint unreachable: {exc}"  # our adapter's text: the httpx error's name
-    # A refusal's args[1] is the token endpoint's JSON answer; its `error` code is safe to show and
-    # tells unauthorized_client (no delegation) from invalid_grant (bad key, clock or unknown user).
-    data = exc.args[1] if len(exc.args) > 1 else None
-    code = data.get("error") if isinstance(data, dict) else None
-    return code if isinstance(code, str) else type(exc).__name__
-
-
-class _HttpxAuthRequest(google.auth.transport.Request):
-    """google-auth's transport interface over our httpx client, so the token exchange shares the
-    timeout and, in tests, the mock transport."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self._client = client
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> google.auth.transport.Response:
-        try:
-            response = self._client.request(
-                method,
-                url,
-                content=body,
-                headers=headers,
-                timeout=timeout if timeout is not None else self._client.timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise google.auth.exceptions.TransportError(type(exc).__name__) from None
-        return _HttpxAuthResponse(response)
-
-
-class _HttpxAuthResponse(google.auth.transport.Response):
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-
-    @property
-    def status(self) -> int:
-        return self._response.status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._response.headers
-
-    @property
-    def data(self) -> bytes:
-        return self._response.content

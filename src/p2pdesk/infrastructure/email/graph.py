@@ -23,9 +23,9 @@ from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
-import msal
 import structlog
 
+from p2pdesk.infrastructure.email.oauth import GRAPH_SCOPE, MicrosoftTokenSource
 from p2pdesk.ports.mailboxes import (
     FetchBatch,
     FetchedMessage,
@@ -36,7 +36,6 @@ from p2pdesk.ports.mailboxes import (
 
 log = structlog.get_logger(__name__)
 
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 _IMMUTABLE_IDS = 'IdType="ImmutableId"'
 _SELECT = "id,internetMessageId,receivedDateTime"  # the ids are all we need: bodies come from $value
 _MAX_PAGE_SIZE = 100  # Outlook does not document its own cap for delta pages; stay modest
@@ -44,8 +43,8 @@ _MAX_PAGE_SIZE = 100  # Outlook does not document its own cap for delta pages; s
 _MAX_RETRY_AFTER = 120.0
 # Error codes with which Graph says a delta or next link no longer names a sync state.
 _SYNC_RESET_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
-# Graph and Entra error codes are identifiers ("ErrorAccessDenied", "invalid_client"); anything
-# else in that place is not repeated in an error message.
+# Graph error codes are identifiers ("ErrorAccessDenied"); anything else in that place is not
+# repeated in an error message.
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
 
 
@@ -78,14 +77,21 @@ class _SyncStateLost(Exception):
 class GraphMailboxReader:
     """One folder of one mailbox over Graph; not thread-safe (one reader per mailbox and thread)."""
 
-    def __init__(self, settings: GraphSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: GraphSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        tokens: MicrosoftTokenSource | None = None,
+    ) -> None:
+        """`tokens`: a token source kept across polls (the composition root keeps one per mailbox),
+        so a new reader reuses the last token; without one the reader signs in for itself."""
         self._settings = settings
         self._sleep = sleep
-        # One client for Graph and for msal: one timeout, one connection pool. Redirects are not
-        # followed, so the bearer token only ever goes to the URLs built or checked here.
+        # Redirects are not followed, so the bearer token only ever goes to the URLs built or
+        # checked here.
         self._http = httpx.Client(timeout=settings.timeout)
-        self._app: Any = None  # msal.ConfidentialClientApplication, built on first use
-        self._token = ""  # the last access token, kept only to redact it from error text
+        self._tokens = tokens or graph_token_source(settings, http=self._http)
         self._processed_id: str | None = None
         self._base = settings.graph_base.rstrip("/")
         self._mailbox = f"{self._base}/users/{_segment(settings.user)}"
@@ -127,7 +133,6 @@ class GraphMailboxReader:
                 self._fail(response, "move")
 
     def close(self) -> None:
-        self._app = None
         self._http.close()
 
     # -- push subscriptions (for GraphPushChannel) ----------------------------------------------
@@ -300,39 +305,8 @@ class GraphMailboxReader:
             attempt += 1
 
     def _access_token(self) -> str:
-        s = self._settings
-        try:
-            if self._app is None:
-                # Built on first use because msal fetches the tenant's OIDC metadata right away.
-                # instance_discovery=False: trust the configured authority host instead of asking
-                # login.microsoftonline.com to vouch for it on every new reader.
-                self._app = msal.ConfidentialClientApplication(
-                    s.client_id,
-                    client_credential=s.client_secret,
-                    authority=f"{s.authority_host.rstrip('/')}/{s.tenant_id}",
-                    http_client=self._http,
-                    instance_discovery=False,
-                )
-            # msal returns its cached token until shortly before it expires.
-            result = self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
-        except (httpx.HTTPError, ValueError) as exc:
-            # msal raises ValueError for an unknown tenant or an unreadable answer.
-            raise MailboxUnavailable(
-                f"cannot get a Graph token for tenant {s.tenant_id}: {self._redact(exc)}"
-            ) from None
-        token = result.get("access_token")
-        if not isinstance(token, str) or not token:
-            error = result.get("error")
-            codes = "".join(
-                f" AADSTS{code}" for code in result.get("error_codes") or [] if isinstance(code, int)
-            )
-            reason = error if isinstance(error, str) and _ERROR_CODE.fullmatch(error) else "no access token"
-            raise MailboxUnavailable(
-                f"the Microsoft identity platform refused app {s.client_id} in tenant {s.tenant_id}: "
-                f"{reason}{codes}"
-            )
-        self._token = token
-        return token
+        # The source answers from its cache until shortly before the token expires.
+        return self._tokens.token()
 
     def _json(self, response: httpx.Response, action: str) -> dict[str, Any]:
         if not response.is_success:
@@ -358,11 +332,19 @@ class GraphMailboxReader:
 
     def _redact(self, exc: BaseException) -> str:
         # Neither httpx nor msal put credentials in error text, but make sure none ever gets out.
-        text = f"{type(exc).__name__}: {exc}"[:300]
-        for secret in (self._settings.client_secret, self._token):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return self._tokens.redact(f"{type(exc).__name__}: {exc}")[:300]
+
+
+def graph_token_source(settings: GraphSettings, *, http: httpx.Client | None = None) -> MicrosoftTokenSource:
+    return MicrosoftTokenSource(
+        tenant_id=settings.tenant_id,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        scope=GRAPH_SCOPE,
+        authority_host=settings.authority_host,
+        http=http,
+        timeout=settings.timeout,
+    )
 
 
 @dataclass(frozen=True)

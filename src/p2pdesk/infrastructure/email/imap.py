@@ -5,6 +5,11 @@ Fetching uses `BODY.PEEK[]` on a read-only SELECT so \\Seen is never set: people
 toggle \\Seen, so "processed" means "moved to the processed folder" instead. Acknowledging moves
 the messages there with UID MOVE (RFC 6851), or UID COPY + \\Deleted + UID EXPUNGE (RFC 4315) on
 servers without MOVE; never a bare EXPUNGE, which would also remove messages someone else flagged.
+
+Login is by password or by SASL XOAUTH2 with an access token from a token source (oauth.py: MSAL
+client credentials for Exchange Online, a delegated service account for Gmail), asked for on every
+login so an expired token is never sent. A refused token is forgotten and a new one tried once:
+the server may revoke a token before it expires.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import Any, Literal
 
 import structlog
 from imapclient import DELETED, IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
+from p2pdesk.infrastructure.email.oauth import TokenSource
 from p2pdesk.ports.mailboxes import FetchBatch, FetchedMessage, MailboxUnavailable
 
 log = structlog.get_logger(__name__)
@@ -38,15 +44,15 @@ class ImapSettings:
     processed_folder: str = "Processed"
     # Secrets stay out of repr() so a logged or printed settings object leaks nothing.
     password: str | None = field(default=None, repr=False)
-    oauth2_token: str | None = field(default=None, repr=False)
+    tokens: TokenSource | None = field(default=None, repr=False)  # XOAUTH2 instead of a password
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         if self.security not in ("ssl", "starttls", "none"):
             raise ValueError(f"security must be 'ssl', 'starttls' or 'none', not {self.security!r}")
-        if (self.password is None) == (self.oauth2_token is None):
-            raise ValueError("give exactly one of password and oauth2_token")
+        if (self.password is None) == (self.tokens is None):
+            raise ValueError("give exactly one of password and tokens")
         if self.folder == self.processed_folder:
             raise ValueError("the processed folder must differ from the folder read")
 
@@ -57,6 +63,7 @@ class ImapMailboxReader:
     def __init__(self, settings: ImapSettings) -> None:
         self._settings = settings
         self._client: IMAPClient | None = None
+        self._token = ""  # the last XOAUTH2 access token, kept only to redact it from error text
 
     def fetch(self, cursor: Mapping[str, Any], *, limit: int) -> FetchBatch:
         if limit < 1:
@@ -154,6 +161,8 @@ class ImapMailboxReader:
 
     def _connect(self) -> IMAPClient:
         s = self._settings
+        # Without a token there is nothing to log in with: the token source's reason is the error.
+        token = s.tokens.token() if s.tokens is not None else None
         try:
             client = IMAPClient(
                 s.host, s.port, ssl=s.security == "ssl", ssl_context=s.ssl_context, timeout=s.timeout
@@ -164,17 +173,34 @@ class ImapMailboxReader:
             if s.security == "starttls":
                 # Raises if the server does not offer STARTTLS: never fall back to plain text.
                 client.starttls(s.ssl_context)
-            if s.oauth2_token is not None:
-                client.oauth2_login(s.username, s.oauth2_token)
+            if s.tokens is not None and token is not None:
+                self._xoauth2_login(client, s.tokens, token)
             else:
                 client.login(s.username, s.password or "")
+        except MailboxUnavailable:
+            _shutdown_quietly(client)  # no token: the reason is the token source's
+            raise
         except (*_IMAP_ERRORS, UnicodeError) as exc:
             _shutdown_quietly(client)
             # `from None`: the chained error and its frames hold the credentials.
+            mechanism = "XOAUTH2 login" if s.tokens is not None else "login"
             raise MailboxUnavailable(
-                f"IMAP login to {self._where()} as {s.username} failed: {self._redact(exc)}"
+                f"IMAP {mechanism} to {self._where()} as {s.username} failed: {self._redact(exc)}"
             ) from None
         return client
+
+    def _xoauth2_login(self, client: IMAPClient, tokens: TokenSource, token: str) -> None:
+        username = self._settings.username
+        self._token = token
+        try:
+            client.oauth2_login(username, self._token)
+        except LoginError:
+            # Refused although it had not expired by our clock: revoked, or the clocks disagree.
+            # A failed AUTHENTICATE leaves the connection unauthenticated, so try a fresh token.
+            log.info("imap.token_refused", host=self._settings.host, username=username)
+            tokens.forget()
+            self._token = tokens.token()
+            client.oauth2_login(username, self._token)
 
     def _select(self, client: IMAPClient, *, readonly: bool) -> int:
         # Re-selected on every call: the answer carries the current UIDVALIDITY.
@@ -191,7 +217,7 @@ class ImapMailboxReader:
     def _redact(self, exc: BaseException) -> str:
         # Server replies do not echo credentials, but make sure no error text ever carries one.
         text = f"{type(exc).__name__}: {exc}"
-        for secret in (self._settings.password, self._settings.oauth2_token):
+        for secret in (self._settings.password, self._token):
             if secret:
                 text = text.replace(secret, "***")
         return text

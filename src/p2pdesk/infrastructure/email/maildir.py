@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ class MaildirMailboxReader:
     def fetch(self, cursor: Mapping[str, Any], *, limit: int) -> FetchBatch:
         pending = self._pending()
         messages = [
-            FetchedMessage(ref=str(path.relative_to(self._root)), raw=path.read_bytes())
+            FetchedMessage(ref=str(path.relative_to(self._root)), opener=partial(path.open, "rb"))
             for path in pending[:limit]
         ]
         return FetchBatch(messages=messages, cursor={}, more=len(pending) > limit)

@@ -44,3 +44,14 @@ def issue_api_token(email: str, role: Role) -> str:
     UserRoleRecord.objects.update_or_create(user=user, defaults={"role": role.value})
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
+
+
+@transaction.atomic
+def set_login(email: str, role: Role, password: str) -> None:
+    """Create or update a web login: username = the lower-cased email, with this role and password."""
+    email = email.strip().lower()
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(username=email, defaults={"email": email})
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    UserRoleRecord.objects.update_or_create(user=user, defaults={"role": role.value})

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import transaction
+from django.forms.models import model_to_dict
 from django.http import HttpRequest
+from django.utils import timezone
 
+from p2pdesk.domain.errors import InvalidValue
+from p2pdesk.domain.events import DomainEvent
 from p2pdesk.infrastructure.persistence.models import (
     AgentRecord,
     AttachmentRecord,
     AuditEventRecord,
+    CalendarRecord,
     IdempotencyKeyRecord,
     InboundMessageRecord,
     MailboxRecord,
     MailboxSubscriptionRecord,
     MembershipRecord,
     QuarantineRecord,
+    SlaEscalationRecord,
+    SlaPolicyRecord,
     TeamRecord,
     TicketMessageRecord,
     TicketRecord,
     UserRoleRecord,
 )
+from p2pdesk.infrastructure.persistence.repositories import DjangoAuditLog
+from p2pdesk.infrastructure.persistence.sla import calendar_of_row, policy_of_row
+from p2pdesk.ports.repositories import AuditEntry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -146,3 +159,135 @@ class MailboxSubscriptionAdmin(ReadOnlyAdmin):
     list_display = ["mailbox", "provider", "external_id", "expires_at", "renewed_at"]
     list_filter = ["provider"]
     exclude = ["client_state"]  # a secret: never shown
+
+
+class DomainCheckedForm(forms.ModelForm):
+    """Runs the domain's own validation (calendar hours, policy targets and actions) on save."""
+
+    to_domain: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.errors:
+            candidate = copy.copy(self.instance)
+            for name, value in cleaned.items():
+                setattr(candidate, name, value)
+            try:
+                type(self).to_domain(candidate)
+            except (InvalidValue, ValueError, TypeError) as error:
+                raise forms.ValidationError(str(error)) from error
+        return cleaned
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """SLA settings edited in the admin are audited like those changed through the API."""
+
+    entity_type = ""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = model_to_dict(type(obj).objects.get(pk=obj.pk)) if change else {}
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            after = model_to_dict(obj)
+            changed = {k for k in after if after[k] != before.get(k)}
+            self._audit(request, obj, "updated" if change else "created", before, after, changed)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = model_to_dict(obj)
+        with transaction.atomic():
+            self._audit(request, obj, "deleted", before, {}, set(before))
+            super().delete_model(request, obj)
+
+    def _audit(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        verb: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        changed: set[str],
+    ) -> None:
+        if not changed:
+            return
+        user = request.user
+        event = DomainEvent(
+            action=f"{self.entity_type}.{verb}",
+            entity_type=self.entity_type,
+            entity_id=str(obj.pk),
+            before={k: before[k] for k in changed if k in before},
+            after={k: after[k] for k in changed if k in after},
+        )
+        actor = f"admin:{getattr(user, 'email', '') or user.get_username()}"
+        DjangoAuditLog().append([AuditEntry(actor=actor, at=timezone.now(), event=event)])
+
+
+class CalendarForm(DomainCheckedForm):
+    to_domain = calendar_of_row
+
+    class Meta:
+        model = CalendarRecord
+        fields = ["name", "timezone", "working_days", "start_minute", "end_minute", "holidays"]
+        help_texts = {
+            "working_days": "JSON list of weekday numbers, 0 = Monday ... 6 = Sunday",
+            "start_minute": "minutes after midnight the working day opens (540 = 09:00)",
+            "end_minute": "minutes after midnight it closes (1020 = 17:00, 1440 = midnight)",
+            "holidays": 'JSON list of ISO dates, e.g. ["2026-12-25"]',
+        }
+
+
+@admin.register(CalendarRecord)
+class CalendarAdmin(AuditedAdmin):
+    form = CalendarForm
+    entity_type = "sla_calendar"
+    list_display = ["name", "timezone", "start_minute", "end_minute"]
+    search_fields = ["name"]
+
+
+class PolicyForm(DomainCheckedForm):
+    to_domain = policy_of_row
+
+    class Meta:
+        model = SlaPolicyRecord
+        fields = [
+            "team",
+            "priority",
+            "calendar",
+            "first_response_minutes",
+            "resolution_minutes",
+            "at_risk_share",
+            "at_risk_actions",
+            "breach_actions",
+            "is_active",
+        ]
+        help_texts = {
+            "at_risk_actions": 'JSON list of "notify_team_lead", "raise_priority", "reassign"',
+            "breach_actions": 'JSON list of "notify_team_lead", "raise_priority", "reassign"',
+        }
+
+
+@admin.register(SlaPolicyRecord)
+class SlaPolicyAdmin(AuditedAdmin):
+    form = PolicyForm
+    entity_type = "sla_policy"
+    list_display = [
+        "team",
+        "priority",
+        "calendar",
+        "first_response_minutes",
+        "resolution_minutes",
+        "is_active",
+    ]
+    list_filter = ["team", "priority", "is_active"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets keep counting in a policy: deactivate it instead
+
+
+@admin.register(SlaEscalationRecord)
+class SlaEscalationAdmin(ReadOnlyAdmin):
+    list_display = ["at", "ticket", "threshold"]
+    list_filter = ["threshold"]
+    raw_id_fields = ["ticket"]
+
+
+from p2pdesk.infrastructure.persistence import routing_admin  # noqa: E402, F401  (registers the routing admin)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Case, F, Value, When
@@ -24,6 +25,7 @@ from django.db.models import Case, F, Value, When
 from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.assignment import AgentLoad
 from p2pdesk.domain.business_day import business_day, start_of_business_day
+from p2pdesk.infrastructure.persistence import fast_sql
 from p2pdesk.infrastructure.persistence.models import (
     NEVER_ASSIGNED,
     AgentRecord,
@@ -33,34 +35,55 @@ from p2pdesk.infrastructure.persistence.models import (
 _TEAM_LOCK_NAMESPACE = 7301  # first key of pg_advisory_xact_lock(int, int): "p2pdesk team"
 
 
-def _load(row: MembershipRecord, day_start: datetime) -> AgentLoad:
-    today = row.last_assigned_at >= day_start
+def _load_of(
+    agent_id: int, assigned_on_day: int, last_assigned_at: datetime, day_start: datetime
+) -> AgentLoad:
+    today = last_assigned_at >= day_start
     return AgentLoad(
-        agent_id=row.agent_id,
-        assigned_today=row.assigned_on_day if today else 0,
-        last_assigned_at=None if row.last_assigned_at == NEVER_ASSIGNED else row.last_assigned_at,
+        agent_id=agent_id,
+        assigned_today=assigned_on_day if today else 0,
+        last_assigned_at=None if last_assigned_at == NEVER_ASSIGNED else last_assigned_at,
     )
+
+
+def _loads_of(rows: list[tuple[Any, ...]], day_start: datetime) -> list[AgentLoad]:
+    """Rows of (agent_id, assigned_on_day, last_assigned_at)."""
+    loads = []
+    for agent_id, assigned_on_day, last_assigned_at in rows:
+        last = fast_sql.aware(last_assigned_at)
+        assert last is not None
+        loads.append(_load_of(agent_id, assigned_on_day, last, day_start))
+    return loads
 
 
 # Both candidates in one round trip, each an index-ordered LIMIT 1 (pool_idle_order, pool_load_order).
 _CANDIDATES_SQL = """
 SELECT * FROM (
-    SELECT id, team_id, agent_id, available, assigned_on_day, last_assigned_at FROM p2pdesk_membership
+    SELECT agent_id, assigned_on_day, last_assigned_at FROM p2pdesk_membership
     WHERE team_id = %s AND available AND last_assigned_at < %s
     ORDER BY last_assigned_at, agent_id LIMIT 1
 ) AS idle
 UNION ALL
 SELECT * FROM (
-    SELECT id, team_id, agent_id, available, assigned_on_day, last_assigned_at FROM p2pdesk_membership
+    SELECT agent_id, assigned_on_day, last_assigned_at FROM p2pdesk_membership
     WHERE team_id = %s AND available
     ORDER BY assigned_on_day, last_assigned_at, agent_id LIMIT 1
 ) AS least_loaded
 """
 
 _LOCK_AND_RELOAD_SQL = """
-SELECT m.id, m.team_id, m.agent_id, m.available, m.assigned_on_day, m.last_assigned_at
+SELECT m.agent_id, m.assigned_on_day, m.last_assigned_at
 FROM p2pdesk_membership AS m JOIN p2pdesk_agent AS a ON a.id = m.agent_id
 WHERE m.team_id = %s AND m.agent_id = %s AND m.available
+"""
+
+_BUMP_AGENT_SQL = """
+UPDATE p2pdesk_agent SET
+    assigned_today = CASE WHEN counters_day = %(day)s THEN assigned_today + %(n)s ELSE %(n)s END,
+    resolved_today = CASE WHEN counters_day = %(day)s THEN resolved_today ELSE 0 END,
+    counters_day = %(day)s,
+    total_assigned = total_assigned + %(n)s
+WHERE id = %(agent)s
 """
 
 # PostgreSQL works out each team's day start from the team's timezone name, so one statement
@@ -90,36 +113,34 @@ class DjangoAssignmentPool:
 
     def best_candidates(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
         """The idle agent who waited longest (load 0 today), and the least-loaded agent."""
-        rows = MembershipRecord.objects.raw(_CANDIDATES_SQL, [team_id, day_start, team_id])
-        return [_load(row, day_start) for row in rows]
+        rows = fast_sql.fetch_all(_CANDIDATES_SQL, [team_id, fast_sql.db_datetime(day_start), team_id])
+        return _loads_of(rows, day_start)
 
     def lock_and_reload(self, team_id: int, agent_id: int, *, day_start: datetime) -> AgentLoad | None:
         sql = _LOCK_AND_RELOAD_SQL
         if connection.vendor == "postgresql":
             sql += " FOR NO KEY UPDATE OF a"
-        rows = list(MembershipRecord.objects.raw(sql, [team_id, agent_id]))
-        return _load(rows[0], day_start) if rows else None
+        loads = _loads_of(fast_sql.fetch_all(sql, [team_id, agent_id]), day_start)
+        return loads[0] if loads else None
 
     def loads(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
         rows = MembershipRecord.objects.filter(team_id=team_id, available=True).order_by("agent_id")
-        return [_load(row, day_start) for row in rows]
+        return _loads_of(list(rows.values_list("agent_id", "assigned_on_day", "last_assigned_at")), day_start)
 
     def record_assignments(self, counts: Mapping[int, int], *, at: datetime) -> None:
         agents = sorted(a for a, n in counts.items() if n)
         if not agents:
             return
-        desk_day = business_day(self._desk_timezone, at)
+        day = connection.ops.adapt_datefield_value(business_day(self._desk_timezone, at))
         for agent_id in agents:  # ascending ids: the agent-row lock order
-            n = counts[agent_id]
-            AgentRecord.objects.filter(id=agent_id).update(
-                assigned_today=Case(
-                    When(counters_day=desk_day, then=F("assigned_today") + n), default=Value(n)
-                ),
-                resolved_today=Case(When(counters_day=desk_day, then=F("resolved_today")), default=Value(0)),
-                counters_day=desk_day,
-                total_assigned=F("total_assigned") + n,
-            )
-            self._bump_memberships(agent_id, n, at)
+            params = {"day": day, "n": counts[agent_id], "agent": agent_id}
+            if connection.vendor == "postgresql":
+                # Agent counters and memberships in one round trip: this runs on every assignment.
+                params["at"] = at
+                fast_sql.execute(f"WITH agent AS ({_BUMP_AGENT_SQL}) {_BUMP_MEMBERSHIPS_SQL}", params)
+            else:
+                fast_sql.execute(_BUMP_AGENT_SQL, params)
+                self._bump_memberships(agent_id, counts[agent_id], at)
 
     def record_resolutions(self, counts: Mapping[int, int], *, at: datetime) -> None:
         desk_day = business_day(self._desk_timezone, at)
@@ -146,11 +167,7 @@ class DjangoAssignmentPool:
 
     @staticmethod
     def _bump_memberships(agent_id: int, n: int, at: datetime) -> None:
-        """The load in each of the agent's teams counts from that team's own day start."""
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_BUMP_MEMBERSHIPS_SQL, {"at": at, "n": n, "agent": agent_id})
-            return
+        """SQLite: the load in each of the agent's teams counts from that team's own day start."""
         memberships = MembershipRecord.objects.filter(agent_id=agent_id).order_by("team_id")
         for team_id, tz in memberships.values_list("team_id", "team__timezone"):
             MembershipRecord.objects.filter(team_id=team_id, agent_id=agent_id).update(

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from p2pdesk.application.errors import IdempotencyRace
 from p2pdesk.domain.messages import AttachmentRef, Direction, TicketMessage
+from p2pdesk.infrastructure.persistence import fast_sql
 from p2pdesk.infrastructure.persistence.models import (
     AttachmentRecord,
     InboundMessageRecord,
@@ -114,43 +114,50 @@ def _draft_fields(draft: MailboxDraft) -> dict[str, Any]:
 
 
 class DjangoInboundLog:
+    # Plain SQL for the statements every incoming message runs (see fast_sql).
     def find(self, mailbox_id: int | None, key: str) -> InboundRecord | None:
-        row = InboundMessageRecord.objects.filter(mailbox_id=mailbox_id, key_sha256=digest(key)).first()
+        row = fast_sql.fetch_one(
+            "SELECT mailbox_id, message_id, raw_sha256, raw_key, outcome, reason, ticket_id, received_at"
+            " FROM p2pdesk_inbound_message WHERE mailbox_id = %s AND key_sha256 = %s",
+            [mailbox_id, digest(key)],
+        )
         if row is None:
             return None
+        mailbox, message_id, raw_sha256, raw_key, outcome, reason, ticket_id, received_at = row
+        received = fast_sql.aware(received_at)
+        assert received is not None
         return InboundRecord(
-            mailbox_id=row.mailbox_id,
+            mailbox_id=mailbox,
             key=key,
-            message_id=row.message_id or None,
-            raw_sha256=row.raw_sha256,
-            raw_key=row.raw_key or None,
-            outcome=row.outcome,
-            reason=row.reason or None,
-            ticket_id=row.ticket_id,
-            received_at=row.received_at,
+            message_id=message_id or None,
+            raw_sha256=raw_sha256,
+            raw_key=raw_key or None,
+            outcome=outcome,
+            reason=reason or None,
+            ticket_id=fast_sql.as_uuid(ticket_id),
+            received_at=received,
         )
 
     def add(self, record: InboundRecord) -> None:
-        try:
-            with transaction.atomic():
-                InboundMessageRecord.objects.create(
-                    mailbox_id=record.mailbox_id,
-                    key_sha256=digest(record.key),
-                    message_id=record.message_id or "",
-                    raw_sha256=record.raw_sha256,
-                    raw_key=record.raw_key or "",
-                    outcome=record.outcome,
-                    reason=record.reason or "",
-                    ticket_id=record.ticket_id,
-                    received_at=record.received_at,
-                )
-        except IntegrityError as exc:
-            raise IdempotencyRace(record.key) from exc
+        row = InboundMessageRecord(
+            mailbox_id=record.mailbox_id,
+            key_sha256=digest(record.key),
+            message_id=record.message_id or "",
+            raw_sha256=record.raw_sha256,
+            raw_key=record.raw_key or "",
+            outcome=record.outcome,
+            reason=record.reason or "",
+            ticket_id=record.ticket_id,
+            received_at=record.received_at,
+        )
+        # ON CONFLICT rather than catching the error: no savepoint per message.
+        if fast_sql.insert([row], skip_conflicts=True) == 0:
+            raise IdempotencyRace(record.key)
 
 
 class DjangoThreadRepository:
     def add(self, message: TicketMessage) -> None:
-        row = TicketMessageRecord.objects.create(
+        row = TicketMessageRecord(
             id=message.id,
             ticket_id=message.ticket_id,
             direction=message.direction.value,
@@ -166,7 +173,8 @@ class DjangoThreadRepository:
             author=message.author,
             created_at=message.created_at,
         )
-        AttachmentRecord.objects.bulk_create(
+        fast_sql.insert([row])
+        fast_sql.insert(
             [
                 AttachmentRecord(
                     message=row,
@@ -185,13 +193,18 @@ class DjangoThreadRepository:
         )
 
     def ticket_for_message_ids(self, message_ids: Sequence[str]) -> uuid.UUID | None:
-        wanted = [digest(m) for m in message_ids if m]
+        wanted = list(dict.fromkeys(digest(m) for m in message_ids if m))[:500]
+        if not wanted:
+            return None
+        marks = ", ".join(["%s"] * len(wanted))
         found = dict(
-            TicketMessageRecord.objects.filter(message_id_sha256__in=wanted).values_list(
-                "message_id_sha256", "ticket_id"
+            fast_sql.fetch_all(
+                "SELECT message_id_sha256, ticket_id FROM p2pdesk_ticket_message"  # noqa: S608 (only marks)
+                f" WHERE message_id_sha256 IN ({marks})",
+                wanted,
             )
         )
-        return next((found[d] for d in wanted if d in found), None)
+        return next((fast_sql.as_uuid(found[d]) for d in wanted if d in found), None)
 
     def thread(self, ticket_id: uuid.UUID) -> list[TicketMessage]:
         rows = TicketMessageRecord.objects.filter(ticket_id=ticket_id).order_by("created_at", "id")

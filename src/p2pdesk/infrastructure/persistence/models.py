@@ -123,6 +123,21 @@ class TicketRecord(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # SLA (domain.sla.TicketSla); all empty when no policy covered the ticket when it opened.
+    sla_policy = models.ForeignKey(
+        "SlaPolicyRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    sla_state = models.CharField(max_length=10, blank=True, default="")  # "" without SLA
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    first_response_at_risk_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    resolution_at_risk_at = models.DateTimeField(null=True, blank=True)
+    sla_stopped_at = models.DateTimeField(null=True, blank=True)  # paused (pending) or stopped (resolved)
+    sla_resolved = models.BooleanField(default=False)
+    sla_breached = models.JSONField(default=list, blank=True)  # targets missed
+    sla_escalated = models.JSONField(default=list, blank=True)  # thresholds already escalated
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)  # when the escalation task looks next
 
     class Meta:
         db_table = "p2pdesk_ticket"
@@ -155,6 +170,23 @@ class TicketRecord(models.Model):
                 fields=["team", "priority", "created_at"],
                 condition=Q(status__in=ACTIVE_STATUSES, agent__isnull=True),
                 name="ticket_backlog",
+            ),
+            # The sla_state filter, alone and in a team's tray; tickets without SLA are left out.
+            models.Index(
+                fields=["sla_state", "-created_at", "-id"],
+                condition=~Q(sla_state=""),
+                name="ticket_sla_state_recent",
+            ),
+            models.Index(
+                fields=["team", "sla_state", "-created_at", "-id"],
+                condition=~Q(sla_state=""),
+                name="ticket_team_sla_recent",
+            ),
+            # The escalation task's "whose next threshold has come": only running clocks are in it.
+            models.Index(
+                fields=["sla_next_check_at"],
+                condition=Q(sla_next_check_at__isnull=False),
+                name="ticket_sla_next_check",
             ),
         ]
 
@@ -380,3 +412,182 @@ class MailboxSubscriptionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.external_id}"
+
+
+class RoutingRuleRecord(models.Model):
+    """A routing rule (domain.routing_rules); conditions and actions kept as the API shows them."""
+
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    match = models.CharField(max_length=3, default="all")
+    conditions = models.JSONField(default=list)
+    actions = models.JSONField(default=dict)
+    stop = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_routing_rule"
+        verbose_name = "routing rule"
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="routing_rule_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.name}"
+
+
+class TicketRoutingRecord(models.Model):
+    """How a routed ticket's team was decided; tickets opened with a team have none."""
+
+    ticket = models.OneToOneField(
+        TicketRecord, on_delete=models.PROTECT, primary_key=True, related_name="routing"
+    )
+    decided_by = models.CharField(max_length=120)
+    confidence = models.FloatField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        db_table = "p2pdesk_ticket_routing"
+        verbose_name = "ticket routing"
+
+    def __str__(self) -> str:
+        return self.decided_by
+
+
+class TicketReferenceRecord(models.Model):
+    """A reference found in a ticket's message (PO, invoice, vendor, GRN, amount, masked bank details)."""
+
+    ticket = models.ForeignKey(TicketRecord, on_delete=models.PROTECT, related_name="references")
+    type = models.CharField(max_length=50)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "p2pdesk_ticket_reference"
+        verbose_name = "ticket reference"
+        ordering = ["ticket", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "type", "value"], name="ticket_reference_once")
+        ]
+        indexes = [
+            models.Index(fields=["type", "value"], name="ticket_reference_lookup"),
+            models.Index(fields=["value"], name="ticket_reference_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.value}"
+
+
+class RoutingCorrectionRecord(models.Model):
+    """A person moved a routed ticket to another team: a misroute, and a training example."""
+
+    ticket = models.ForeignKey(TicketRecord, on_delete=models.PROTECT, related_name="+")
+    from_team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="+")
+    to_team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_routing_correction"
+        verbose_name = "routing correction"
+        indexes = [models.Index(fields=["at"], name="routing_correction_at")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.from_team_id} -> {self.to_team_id}"
+
+
+class RouterModelRecord(models.Model):
+    """A trained routing classifier, versioned; at most one is active."""
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    is_active = models.BooleanField(default=False)
+    # The pickled model and its HMAC under the desk's key: a blob changed by anyone without the
+    # key (e.g. through the database alone) is refused before it is unpickled.
+    blob = models.BinaryField()
+    signature = models.CharField(max_length=64)
+    examples = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "p2pdesk_router_model"
+        verbose_name = "router model"
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_router_model"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}{' (active)' if self.is_active else ''}"
+
+
+class CalendarRecord(models.Model):
+    """A business calendar (domain.calendars.BusinessCalendar)."""
+
+    name = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64)
+    working_days = models.JSONField(default=list)  # weekday numbers, 0 = Monday
+    start_minute = models.PositiveSmallIntegerField()
+    end_minute = models.PositiveSmallIntegerField()
+    holidays = models.JSONField(default=list, blank=True)  # ISO dates
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_sla_calendar"
+        verbose_name = "business calendar"
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="calendar_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicyRecord(models.Model):
+    """A team's SLA targets for one priority (domain.sla.SlaPolicy); deactivated, never deleted."""
+
+    team = models.ForeignKey(TeamRecord, on_delete=models.PROTECT, related_name="sla_policies")
+    priority = models.PositiveSmallIntegerField()
+    calendar = models.ForeignKey(CalendarRecord, on_delete=models.PROTECT, related_name="policies")
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    at_risk_share = models.FloatField(default=0.8)
+    at_risk_actions = models.JSONField(default=list, blank=True)
+    breach_actions = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "p2pdesk_sla_policy"
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        ordering = ["team", "priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "priority"], name="sla_policy_per_team_priority"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1, priority__lte=4), name="sla_policy_priority_1_4"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} P{self.priority}"
+
+
+class SlaEscalationRecord(models.Model):
+    """One escalation of one ticket at one threshold: the unique key makes it happen once."""
+
+    ticket = models.ForeignKey(TicketRecord, on_delete=models.PROTECT, related_name="+")
+    threshold = models.CharField(max_length=32)  # e.g. "resolution.breached"
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_sla_escalation"
+        verbose_name = "SLA escalation"
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "threshold"], name="sla_escalation_once_per_threshold")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.threshold}"

@@ -15,6 +15,7 @@ from p2pdesk.application.errors import IdempotencyRace
 from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, TicketStatus
+from p2pdesk.infrastructure.persistence import fast_sql
 from p2pdesk.infrastructure.persistence.models import (
     ACTIVE_STATUSES,
     AgentRecord,
@@ -22,9 +23,9 @@ from p2pdesk.infrastructure.persistence.models import (
     IdempotencyKeyRecord,
     MembershipRecord,
     TeamRecord,
-    TicketNumberRecord,
     TicketRecord,
 )
+from p2pdesk.infrastructure.persistence.sla import SLA_FIELDS, sla_columns, sla_of
 from p2pdesk.ports.repositories import ActiveTicketRef, AuditEntry, IdempotencyRecord
 
 T = TypeVar("T")
@@ -46,8 +47,22 @@ class DjangoTeamRepository:
         team.id = row.id
 
     def get(self, team_id: int) -> Team | None:
-        row = TeamRecord.objects.filter(id=team_id).first()
-        return _team(row) if row else None
+        # Plain SQL: every ticket create reads its team (see fast_sql).
+        row = fast_sql.fetch_one(
+            "SELECT id, name, description, timezone, is_active, deleted_at FROM p2pdesk_team WHERE id = %s",
+            [team_id],
+        )
+        if row is None:
+            return None
+        id_, name, description, timezone, is_active, deleted_at = row
+        return Team(
+            id=id_,
+            name=name,
+            description=description,
+            timezone=timezone,
+            is_active=bool(is_active),
+            deleted_at=fast_sql.aware(deleted_at),
+        )
 
     def get_many(self, team_ids: Sequence[int]) -> list[Team]:
         return [_team(row) for row in TeamRecord.objects.filter(id__in=team_ids).order_by("id")]
@@ -148,10 +163,12 @@ _TICKET_FIELDS = ["team_id", "agent_id", "status", "priority", "updated_at", "re
 
 class DjangoTicketRepository:
     def next_number(self) -> int:
-        return TicketNumberRecord.objects.create().id
+        row = fast_sql.fetch_one("INSERT INTO p2pdesk_ticket_number DEFAULT VALUES RETURNING id", [])
+        assert row is not None
+        return int(row[0])
 
     def add(self, ticket: Ticket) -> None:
-        _ticket_row(ticket).save(force_insert=True)
+        fast_sql.insert([_ticket_row(ticket)])
 
     def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
         rows = TicketRecord.objects.filter(id=ticket_id)
@@ -175,10 +192,13 @@ class DjangoTicketRepository:
 
     def save(self, ticket: Ticket) -> None:
         row = _ticket_row(ticket)
-        TicketRecord.objects.filter(id=ticket.id).update(**{f: getattr(row, f) for f in _TICKET_FIELDS})
+        fields = [*_TICKET_FIELDS, *SLA_FIELDS]
+        TicketRecord.objects.filter(id=ticket.id).update(**{f: getattr(row, f) for f in fields})
 
     def save_many(self, tickets: Sequence[Ticket]) -> None:
-        TicketRecord.objects.bulk_update([_ticket_row(t) for t in tickets], _TICKET_FIELDS, batch_size=1000)
+        # Twelve SLA columns more per row in the CASE expressions: only when some clock moved.
+        fields = [*_TICKET_FIELDS, *SLA_FIELDS] if any(t.sla_changed for t in tickets) else _TICKET_FIELDS
+        TicketRecord.objects.bulk_update([_ticket_row(t) for t in tickets], fields, batch_size=1000)
 
     def active_of_agents(self, agent_ids: Sequence[int]) -> list[ActiveTicketRef]:
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
@@ -248,6 +268,8 @@ def _ticket(row: TicketRecord) -> Ticket:
         created_at=row.created_at,
         updated_at=row.updated_at,
         resolved_at=row.resolved_at,
+        sla=sla_of(row),
+        sla_state=row.sla_state or None,
     )
 
 
@@ -268,6 +290,7 @@ def _ticket_row(ticket: Ticket) -> TicketRecord:
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
         resolved_at=ticket.resolved_at,
+        **sla_columns(ticket),
     )
 
 
@@ -279,21 +302,21 @@ class DjangoAuditLog:
         if connection.vendor == "postgresql" and len(entries) >= self.COPY_THRESHOLD:
             self._copy(entries)
             return
-        AuditEventRecord.objects.bulk_create(
-            [
-                AuditEventRecord(
-                    at=entry.at,
-                    actor=entry.actor,
-                    action=entry.event.action,
-                    entity_type=entry.event.entity_type,
-                    entity_id=entry.event.entity_id,
-                    before=entry.event.before,
-                    after=entry.event.after,
-                )
-                for entry in entries
-            ],
-            batch_size=BATCH if connection.vendor == "postgresql" else 100,
-        )
+        for chunk in batched(entries, 100):
+            fast_sql.insert(
+                [
+                    AuditEventRecord(
+                        at=entry.at,
+                        actor=entry.actor,
+                        action=entry.event.action,
+                        entity_type=entry.event.entity_type,
+                        entity_id=entry.event.entity_id,
+                        before=entry.event.before,
+                        after=entry.event.after,
+                    )
+                    for entry in chunk
+                ]
+            )
 
     @staticmethod
     def _copy(entries: Sequence[AuditEntry]) -> None:

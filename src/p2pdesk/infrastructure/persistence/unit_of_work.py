@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 
 from django.db import DatabaseError, OperationalError, transaction
 
-from p2pdesk.application.errors import TransientConflict
+from p2pdesk.application.errors import GroupConflict, TransientConflict
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.infrastructure.persistence.assignment_pool import DjangoAssignmentPool
 from p2pdesk.infrastructure.persistence.intake import (
@@ -24,7 +26,9 @@ from p2pdesk.infrastructure.persistence.repositories import (
     DjangoTeamRepository,
     DjangoTicketRepository,
 )
+from p2pdesk.infrastructure.persistence.routing import DjangoRoutingRepository
 from p2pdesk.infrastructure.persistence.secrets import SecretCipher
+from p2pdesk.infrastructure.persistence.sla import DjangoSlaRepository
 from p2pdesk.ports.unit_of_work import EventPublisher
 
 # PostgreSQL SQLSTATEs after which the whole transaction can run again unchanged.
@@ -34,6 +38,30 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_det
 def _is_transient(error: DatabaseError) -> bool:
     cause = error.__cause__
     return getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES or "database is locked" in str(error)
+
+
+_in_group: ContextVar[bool] = ContextVar("p2pdesk_commit_group", default=False)
+
+
+@contextmanager
+def commit_group() -> Iterator[None]:
+    """The CommitGroup port: units of work inside become savepoints of one transaction."""
+    token = _in_group.set(True)
+    try:
+        with transaction.atomic():
+            yield
+    except DatabaseError as error:  # COMMIT itself, or a unit's transient error seen here
+        if _is_transient(error):
+            raise GroupConflict(str(error)) from error
+        raise
+    finally:
+        _in_group.reset(token)
+
+
+def _conflict(message: str) -> Exception:
+    # Inside a group, earlier units' locks are still held: rerunning one unit would meet the same
+    # conflict, so the whole group gives way.
+    return GroupConflict(message) if _in_group.get() else TransientConflict(message)
 
 
 class DjangoUnitOfWork:
@@ -49,6 +77,8 @@ class DjangoUnitOfWork:
         self.mailboxes = DjangoMailboxRepository(cipher)
         self.quarantine = DjangoQuarantineRepository()
         self.subscriptions = DjangoPushSubscriptionRepository()
+        self.routing = DjangoRoutingRepository()
+        self.sla = DjangoSlaRepository()
         self._publisher = publisher
         self._committed = False
         self._atomic = transaction.atomic()
@@ -70,10 +100,10 @@ class DjangoUnitOfWork:
             self._atomic.__exit__(exc_type, exc, tb)
         except OperationalError as error:  # raised by COMMIT itself
             if _is_transient(error):
-                raise TransientConflict(str(error)) from error
+                raise _conflict(str(error)) from error
             raise
         if isinstance(exc, DatabaseError) and _is_transient(exc):
-            raise TransientConflict(str(exc)) from exc
+            raise _conflict(str(exc)) from exc
 
     def commit(self) -> None:
         self._committed = True

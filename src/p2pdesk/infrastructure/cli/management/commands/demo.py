@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from p2pdesk import bootstrap
 from p2pdesk.application.principal import SYSTEM
-from p2pdesk.infrastructure.cli.demo import load_demo
+from p2pdesk.infrastructure.cli.demo import DemoSummary, load_demo, set_demo_logins
 
 
 class Command(BaseCommand):
@@ -19,7 +19,13 @@ class Command(BaseCommand):
         summary = load_demo(bootstrap.desk(), actor=SYSTEM, mail_dir=mail_dir)
         if summary.skipped:
             self.stdout.write("The desk already has teams; demo data not loaded.")
-            return
+        else:
+            self._loaded(summary, mail_dir)
+        self.stdout.write("Web desk logins (new passwords on every run), sign in at /desk/:")
+        for email, role, password in set_demo_logins(bootstrap.set_login):
+            self.stdout.write(f"  {role.value:<9}  {email}  password: {password}")
+
+    def _loaded(self, summary: DemoSummary, mail_dir: Path) -> None:
         self.stdout.write(
             f"Loaded {summary.teams} teams, {summary.agents} agents and {summary.tickets} tickets."
         )

@@ -1,0 +1,203 @@
+"""Build routing_corpus.jsonl from the hand-written cores (routing_cores.jsonl: team, language, subject,
+body; written as vendors, buyers and colleagues write, without looking at the shipped rules' phrase
+lists; 22 per team and 18 ambiguous ones for Triage): each core in three of five shapes real mail
+takes (signed, a reply over quoted history, forwarded by a colleague, a terse phone message, buried
+under a legal footer). Run `python bench/data/build_routing_corpus.py` after editing a core.
+
+Every line carries `group` (the core it came from): the evaluation splits by group, so no variant of
+a test message was ever seen in training.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CORES = [
+    (c["team"], c["lang"], c["subject"], c["body"])
+    for c in map(json.loads, (HERE / "routing_cores.jsonl").read_text(encoding="utf-8").splitlines())
+]
+
+GREETINGS = {
+    "en": ["Hello,", "Hi team,", "Dear Sir or Madam,", "Good morning,", "Dear colleagues,", ""],
+    "de": [
+        "Sehr geehrte Damen und Herren,",
+        "Hallo zusammen,",
+        "Guten Morgen,",
+        "Liebe Kolleginnen und Kollegen,",
+        "",
+    ],
+    "fr": ["Bonjour,", "Madame, Monsieur,", "Bonjour à tous,", "Chère équipe,", ""],
+    "es": ["Buenos días:", "Hola,", "Estimados señores:", "Buenas tardes,", ""],
+}
+CLOSINGS = {
+    "en": ["Kind regards,", "Best regards,", "Thanks,", "Many thanks in advance,", "Regards,"],
+    "de": ["Mit freundlichen Grüßen", "Viele Grüße", "Beste Grüße", "Freundliche Grüße"],
+    "fr": ["Cordialement,", "Bien cordialement,", "Salutations distinguées,", "Merci d'avance,"],
+    "es": ["Saludos cordiales,", "Un saludo,", "Atentamente,", "Gracias de antemano,"],
+}
+SIGNATURES = {
+    "en": [
+        "Tom Fletcher\nCredit Controller | Northgate Components Ltd\nT +44 161 555 0142\nRegistered in England and Wales No. 04418820, VAT GB 284 1190 33",
+        "Priya Nair\nAccounts Receivable\nHelix Lab Supplies Inc.\n1200 Commerce Drive, Suite 400, Austin TX\nwww.helixlab.example",
+        "Daniel Ross\nSales Operations\nBrightline Group\nPlease consider the environment before printing this email.",
+        "J. Okoro | Finance | Atlas Freight Ltd | +44 20 7946 0011",
+    ],
+    "de": [
+        "Anna Schmidt\nDebitorenbuchhaltung\nSchmidt & Partner Maschinenbau GmbH\nIndustriestraße 12, 80939 München\nTel. +49 89 1234 5670\nGeschäftsführer: Peter Schmidt | Amtsgericht München HRB 123456 | USt-IdNr. DE123456789",
+        "Markus Weber\nVertriebsinnendienst\nMT Solutions GmbH\nwww.mt-solutions.example",
+        "i. A. Julia Krüger\nBuchhaltung | Krüger Logistik KG\nSitz: Hamburg, Registergericht Hamburg HRA 99812",
+    ],
+    "fr": [
+        "Claire Martin\nService comptabilité clients\nDubois Industrie SAS\n12 rue des Forges, 69007 Lyon\nSIRET 512 345 678 00021 – TVA FR 12 512345678",
+        "Julien Moreau\nResponsable ADV\nAteliers Moreau\nTél. 01 45 67 89 10",
+        "Sophie Bernard | Comptabilité | Transports Bernard SARL",
+    ],
+    "es": [
+        "Lucía Fernández\nDepartamento de Administración\nGrupo García Servicios S.L.\nC/ Alcalá 120, 28009 Madrid\nCIF B-12345678 – Inscrita en el Registro Mercantil de Madrid, Tomo 1234",
+        "Javier Ruiz\nAtención al cliente\nSuministros Ruiz S.A.\nTel. +34 91 555 12 34",
+        "Marta López | Contabilidad | Logística Levante",
+    ],
+}
+DISCLAIMERS = {
+    "en": "This e-mail and any attachments are confidential and intended solely for the addressee. If you have received it in error, please notify the sender and delete it. Any views expressed are those of the author and not necessarily of the company. We accept no liability for viruses.",
+    "de": "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind oder diese E-Mail irrtümlich erhalten haben, informieren Sie bitte sofort den Absender und vernichten Sie diese Mail. Das unerlaubte Kopieren sowie die Weitergabe dieser Mail ist nicht gestattet.",
+    "fr": "Ce message et ses pièces jointes sont confidentiels et destinés exclusivement à leurs destinataires. Si vous avez reçu ce message par erreur, merci d'en avertir l'expéditeur et de le supprimer. Toute utilisation non autorisée est interdite.",
+    "es": "Este mensaje y sus anexos son confidenciales y se dirigen exclusivamente a su destinatario. Si lo ha recibido por error, le rogamos que lo comunique al remitente y lo elimine. Queda prohibida su difusión sin autorización.",
+}
+QUOTED = {
+    "en": [
+        "Thank you for your message. We have opened ticket P2P-000{n} and will come back to you shortly.",
+        "Hi, just following up on our call - could you send the details in writing? Thanks, Sam",
+        "Please see our updated price list for next year attached. Best, the sales team",
+    ],
+    "de": [
+        "Vielen Dank für Ihre Nachricht. Wir haben das Ticket P2P-000{n} angelegt und melden uns in Kürze.",
+        "Hallo, wie telefonisch besprochen, bitte schicken Sie uns die Details schriftlich. Gruß, Stefan",
+    ],
+    "fr": [
+        "Merci pour votre message. Nous avons ouvert le ticket P2P-000{n} et revenons vers vous rapidement.",
+        "Bonjour, suite à notre appel, pouvez-vous nous envoyer les éléments par écrit ? Merci, Paul",
+    ],
+    "es": [
+        "Gracias por su mensaje. Hemos abierto la incidencia P2P-000{n} y les responderemos en breve.",
+        "Hola, según lo hablado por teléfono, ¿nos pueden enviar los detalles por escrito? Gracias, Ana",
+    ],
+}
+REPLY_PREFIX = {"en": "RE: ", "de": "AW: ", "fr": "RE : ", "es": "RE: "}
+FORWARD_PREFIX = {"en": "Fwd: ", "de": "WG: ", "fr": "TR : ", "es": "RV: "}
+FORWARD_NOTES = {
+    "en": [
+        "FYI - can you take care of this one?",
+        "Forwarding this, not sure who handles it.",
+        "See below, please handle.",
+    ],
+    "de": ["Zur Info, könnt ihr das übernehmen?", "Leite ich weiter, bitte kümmern.", "Siehe unten."],
+    "fr": ["Pour info, pouvez-vous traiter ?", "Je vous transfère, merci de voir.", "Voir ci-dessous."],
+    "es": ["Para vuestra información, ¿lo podéis ver?", "Os lo reenvío, gracias.", "Ver abajo."],
+}
+WROTE = {
+    "en": "On {date}, {who} wrote:",
+    "de": "Am {date} schrieb {who}:",
+    "fr": "Le {date}, {who} a écrit :",
+    "es": "El {date}, {who} escribió:",
+}
+FORWARD_HEADER = {
+    "en": "---------- Forwarded message ---------\nFrom: {who}\nDate: {date}\nSubject: {subject}\nTo: {to}",
+    "de": "-------- Weitergeleitete Nachricht --------\nVon: {who}\nGesendet: {date}\nBetreff: {subject}\nAn: {to}",
+    "fr": "-------- Message transféré --------\nDe : {who}\nDate : {date}\nObjet : {subject}\nÀ : {to}",
+    "es": "---------- Mensaje reenviado ---------\nDe: {who}\nFecha: {date}\nAsunto: {subject}\nPara: {to}",
+}
+MOBILE = {
+    "en": "Sent from my iPhone",
+    "de": "Von meinem iPhone gesendet",
+    "fr": "Envoyé de mon iPhone",
+    "es": "Enviado desde mi iPhone",
+}
+DOMAINS = [
+    "northgate.example",
+    "helixlab.example",
+    "brightline.example",
+    "mt-solutions.example",
+    "krueger-logistik.example",
+    "dubois-industrie.example",
+    "ateliers-moreau.example",
+    "garcia-servicios.example",
+    "suministros-ruiz.example",
+    "atlasfreight.example",
+    "fastfix.example",
+    "levante-log.example",
+]
+NAMES = [
+    "tom.fletcher",
+    "priya.nair",
+    "d.ross",
+    "anna.schmidt",
+    "m.weber",
+    "c.martin",
+    "j.moreau",
+    "lucia.fernandez",
+    "jruiz",
+    "accounts",
+    "ar",
+    "finance",
+]
+INTERNAL = [
+    "lena.hofmann@buyer-corp.example",
+    "mark.evans@buyer-corp.example",
+    "ines.garcia@buyer-corp.example",
+    "reception@buyer-corp.example",
+]
+SHAPES = ["signed", "reply", "forwarded", "terse", "footer"]
+
+
+def build(seed: int = 2026) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    for group, (team, lang, subject, body) in enumerate(CORES):
+        sender = f"{rng.choice(NAMES)}@{rng.choice(DOMAINS)}"
+        shapes = ["signed", *rng.sample(SHAPES[1:], 2)]
+        for shape in shapes:
+            date = f"{rng.randint(1, 28)}.{rng.randint(1, 12)}.2026"
+            greeting = rng.choice(GREETINGS[lang])
+            signed = "\n\n".join(
+                p for p in [greeting, body, rng.choice(CLOSINGS[lang]), rng.choice(SIGNATURES[lang])] if p
+            )
+            s, text, frm = subject, signed, sender
+            if shape == "reply":
+                quoted = rng.choice(QUOTED[lang]).format(n=rng.randint(100, 999))
+                wrote = WROTE[lang].format(date=date, who="P2P Desk <desk@buyer-corp.example>")
+                s = REPLY_PREFIX[lang] + subject
+                text = f"{signed}\n\n{wrote}\n" + "\n".join(f"> {line}" for line in quoted.splitlines())
+            elif shape == "forwarded":
+                frm = rng.choice(INTERNAL)
+                header = FORWARD_HEADER[lang].format(who=sender, date=date, subject=subject, to=frm)
+                s = FORWARD_PREFIX[lang] + subject
+                text = f"{rng.choice(FORWARD_NOTES[lang])}\n\n{header}\n\n{signed}"
+            elif shape == "terse":
+                s = subject.lower() if rng.random() < 0.5 else subject
+                text = f"{body}\n\n{MOBILE[lang]}"
+            elif shape == "footer":
+                text = f"{signed}\n\n{DISCLAIMERS[lang]}"
+            rows.append(
+                {
+                    "group": group,
+                    "team": team,
+                    "lang": lang,
+                    "shape": shape,
+                    "from": frm,
+                    "subject": s,
+                    "body": text,
+                }
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    rows = build()
+    with (HERE / "routing_corpus.jsonl").open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} messages from {len(CORES)} cores")

@@ -1,0 +1,124 @@
+"""Routing quality and speed on the labelled corpus (bench/data/routing_corpus.jsonl).
+
+Accuracy and macro-F1 for the shipped rules alone, the classifier alone and both combined (the
+desk's SmartRouter), on a held-out split the classifier never trained on (split by original
+message, so no variant of a test message is in training); and the time to route one message
+(references, rules, classifier), p50 and p99. No database needed.
+
+    python bench/routing.py [--threshold 0.6] [--test-share 0.3] [--seed 7] [--show-mistakes]
+                            [--with-demo-history]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import _common as common
+from p2pdesk.application.use_cases.manage_routing_rules import parse_actions, parse_conditions
+from p2pdesk.domain.routing_rules import RoutingRule
+from p2pdesk.infrastructure.classifier.evaluation import LabelledMessage, evaluate_routing
+from p2pdesk.infrastructure.cli.default_routing import default_routing
+from p2pdesk.infrastructure.cli.demo_data import TICKETS
+
+CORPUS = Path(__file__).parent / "data" / "routing_corpus.jsonl"
+TARGET_ACCURACY = 0.95
+TARGET_MS = 5.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threshold", type=float, default=0.6)
+    parser.add_argument("--test-share", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--show-mistakes", action="store_true")
+    parser.add_argument(
+        "--with-demo-history",
+        action="store_true",
+        help="also train the classifier on the demo desk's 70 tickets (written apart from the corpus)",
+    )
+    args = parser.parse_args()
+
+    routing = default_routing()
+    team_ids = {team.name: index for index, team in enumerate(routing.teams, start=1)}
+    rules = []
+    for index, rule in enumerate(routing.rules, start=1):
+        actions = dict(rule.fields.actions, team=team_ids[rule.team] if rule.team else None)
+        rules.append(
+            RoutingRule(
+                id=index,
+                name=rule.fields.name,
+                position=rule.fields.position,
+                enabled=True,
+                match=rule.fields.match,
+                conditions=parse_conditions(rule.fields.conditions),
+                actions=parse_actions(actions),
+                stop=rule.fields.stop,
+            )
+        )
+    corpus = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        corpus.append(
+            LabelledMessage(row["subject"], row["body"], row["from"], row["team"], str(row["group"]))
+        )
+
+    common.banner(f"routing: {len(corpus)} labelled messages, {len(rules)} shipped rules")
+    extra = []
+    if args.with_demo_history:
+        extra = [LabelledMessage(t.subject, t.description, t.requester_email, t.team, "-") for t in TICKETS]
+    result = evaluate_routing(
+        corpus,
+        rules,
+        team_ids,
+        triage_team="Triage",
+        threshold=args.threshold,
+        test_share=args.test_share,
+        seed=args.seed,
+        extra_training=extra,
+    )
+    print(
+        f"held-out split: {result['test']} messages (classifier trained on {result['train']}"
+        f" + {result['extra_training']} demo tickets),"
+        f" threshold {args.threshold}"
+    )
+    for name in ("rules_only", "classifier_only", "combined"):
+        figures = result[name]
+        print(f"  {name:16} accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}")
+    print(f"  decided by: {result['decided_by']}")
+    print(
+        f"  routing time per message: p50 {result['route_ms_p50']:.2f} ms,"
+        f" p99 {result['route_ms_p99']:.2f} ms (CPU time p50 {result['route_cpu_ms_p50']:.2f},"
+        f" p99 {result['route_cpu_ms_p99']:.2f} ms)"
+    )
+    if args.show_mistakes:
+        for mistake in result["mistakes"]:
+            print(f"  expected {mistake['expected']:18} got {mistake['got']:18} {mistake['subject']}")
+    combined = result["combined"]["accuracy"]
+    result["summary"] = [
+        ["routing accuracy, rules only", f"{result['rules_only']['accuracy']:.3f}", "", ""],
+        ["routing accuracy, classifier only", f"{result['classifier_only']['accuracy']:.3f}", "", ""],
+        [
+            "routing accuracy, combined",
+            f"{combined:.3f}",
+            f">= {TARGET_ACCURACY}",
+            common.verdict(combined >= TARGET_ACCURACY),
+        ],
+        ["routing macro-F1, combined", f"{result['combined']['macro_f1']:.3f}", "", ""],
+        ["routing CPU time p99 (ms)", f"{result['route_cpu_ms_p99']:.2f}", "", ""],
+        [
+            "routing time p99 (ms)",
+            f"{result['route_ms_p99']:.2f}",
+            f"< {TARGET_MS}",
+            common.verdict(result["route_ms_p99"] < TARGET_MS),
+        ],
+    ]
+    common.write_result("routing", result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The learned routing classifier (scikit-learn): training, evaluation, serialisation."""

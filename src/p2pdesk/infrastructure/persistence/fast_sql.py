@@ -1,0 +1,76 @@
+"""Plain-cursor SQL for the few statements every ticket create runs.
+
+Why: building a statement through the ORM costs about 0.4 ms of CPU each time (query cloning,
+expression resolution, compilation), four times the round trip itself; a create runs a dozen.
+These helpers keep the ORM's value adaptation (uuid, JSON, dates, per database) and only skip the
+compilation, so the same code serves PostgreSQL and SQLite. Everything else stays on the ORM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection, models
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence[Any] | dict[str, Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive (stored in UTC); PostgreSQL aware."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """SQLite hands UUID columns back as 32 hex characters; PostgreSQL as UUIDs."""
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(value)
+
+
+def db_datetime(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+@cache
+def _columns(model: type[models.Model]) -> tuple[tuple[models.Field[Any, Any], ...], str]:
+    fields = tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return fields, f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 (names from the model)
+
+
+def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int:
+    """INSERT model instances of one model in one statement (auto ids are not read back).
+
+    With skip_conflicts a row that breaks a unique constraint is left out instead of failing the
+    transaction (ON CONFLICT DO NOTHING); the count of rows written tells the caller.
+    """
+    if not rows:
+        return 0
+    fields, head = _columns(type(rows[0]))
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    return execute(head + ", ".join([placeholder] * len(rows)) + tail, params)
