@@ -63,6 +63,16 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+# htmx inserts swapped content at once but wires it (hx-trigger listeners) in its settle step, about
+# 20 ms later; until then the new nodes carry htmx-added. An event fired in that window is lost.
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
+def wait_for_htmx(page: Any) -> None:
+    """Wait until htmx has no request in flight and has wired everything it swapped in."""
+    page.wait_for_function(f"() => window.htmx && !document.querySelector({HTMX_BUSY!r})")
+
+
 def screenshot(page: Any, name: str) -> None:
     """Save the page at 1280 px and at phone width, and check the phone view has no sideways scroll."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

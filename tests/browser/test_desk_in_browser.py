@@ -18,7 +18,7 @@ from p2pdesk.application.use_cases.manage_agents import CreateAgent
 from p2pdesk.application.use_cases.manage_mailboxes import SaveMailbox
 from p2pdesk.application.use_cases.manage_sla import SaveCalendar, SavePolicy
 from p2pdesk.application.use_cases.manage_teams import CreateTeam
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_for_htmx
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long demo passphrase"
@@ -134,12 +134,15 @@ def test_agent_opens_a_ticket_from_the_queue_replies_and_resolves(page: Any, des
 def test_team_tray_filters_without_reloading(page: Any, desk: dict[str, Any]) -> None:
     sign_in(page, desk["url"], "lead@p2p.example")
     page.get_by_role("link", name="Team tray").click()
+    expect(page.get_by_role("heading", name="Team tray")).to_be_visible()
     results = page.locator("#ticket-results")
     expect(results).to_contain_text("KYC documents expired")
+    wait_for_htmx(page)  # the boosted page's filter form is wired
     page.get_by_label("Priority").select_option("1")  # htmx swaps the results in place
     expect(results).not_to_contain_text("KYC documents expired")
     expect(results).to_contain_text("PO 4711 approval stuck")
     expect(page).to_have_url(re.compile(r"priority=1"))
+    wait_for_htmx(page)
     page.get_by_label("Priority").select_option("")
     expect(results).to_contain_text("KYC documents expired")
     screenshot(page, "team-tray")
@@ -150,6 +153,8 @@ def test_team_lead_marks_an_agent_unavailable_and_sees_the_tickets_move(
 ) -> None:
     sign_in(page, desk["url"], "lead@p2p.example")
     page.get_by_role("link", name="Team lead").click()
+    expect(page.get_by_role("heading", name="Team lead")).to_be_visible()
+    wait_for_htmx(page)
     ana_row = page.locator("tr[data-agent='ana@p2p.example']")
     ben_row = page.locator("tr[data-agent='ben@p2p.example']")
     expect(ana_row.locator(".count")).to_have_text("4")
