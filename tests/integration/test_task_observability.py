@@ -42,7 +42,10 @@ def wait_for(condition: Any, timeout: float = 60.0) -> None:
 @celery_app.task(name="tests.report_log_context")
 def report_log_context(path: str) -> None:
     """What every log line of this task would carry (structlog merges these into each line)."""
-    Path(path).write_text(json.dumps(structlog.contextvars.get_contextvars()))
+    # Written aside and renamed into place: the test polls for the file and must never read it half-written.
+    part = Path(path + ".part")
+    part.write_text(json.dumps(structlog.contextvars.get_contextvars()))
+    part.replace(path)
 
 
 def test_the_request_id_travels_into_the_task_it_queues(worker: None, tmp_path: Path) -> None:
