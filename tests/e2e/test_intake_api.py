@@ -275,3 +275,33 @@ def test_graph_and_gmail_mailboxes_are_configured_and_a_bad_key_is_reported(
 
     [result] = json.loads(capsys.readouterr().out)
     assert "not a service-account JSON key" in result["error"]
+
+
+def test_a_message_that_fails_inside_a_poll_group_is_quarantined_and_the_rest_taken_in(
+    inbox: dict[str, Any], tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    """The poller takes a batch in under one commit; one message failing midway must not cost the
+    others their tickets (the group is redone message by message) nor make any of them twice."""
+    import json
+
+    from p2pdesk.infrastructure.persistence.intake import DjangoThreadRepository
+    from p2pdesk.infrastructure.persistence.models import InboundMessageRecord, TicketRecord
+
+    original_add = DjangoThreadRepository.add
+
+    def add_or_fail(self: DjangoThreadRepository, message: Any) -> None:
+        if "m3@acme.example" in (message.message_id or ""):
+            raise RuntimeError("disk on fire")
+        original_add(self, message)
+
+    monkeypatch.setattr(DjangoThreadRepository, "add", add_or_fail)
+    maildir = Path(inbox["mailbox"]["settings"]["path"])
+    (maildir / "new").mkdir(parents=True)
+    for n in range(1, 6):
+        (maildir / "new" / f"{n}").write_bytes(mime(n))
+    call_command("poll_mailboxes", "--mailbox", "default")
+    [polled] = json.loads(capsys.readouterr().out)
+    assert polled["outcomes"] == {"created": 4, "quarantined": 1}
+    assert TicketRecord.objects.count() == 4
+    assert InboundMessageRecord.objects.count() == 4
+    assert sorted((maildir / "processed").iterdir()) == [maildir / "processed" / f"{n}" for n in range(1, 6)]

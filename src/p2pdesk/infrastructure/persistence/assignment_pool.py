@@ -26,6 +26,7 @@ from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.assignment import AgentLoad
 from p2pdesk.domain.business_day import business_day, start_of_business_day
 from p2pdesk.infrastructure.persistence import fast_sql
+from p2pdesk.infrastructure.persistence.group import current_group
 from p2pdesk.infrastructure.persistence.models import (
     NEVER_ASSIGNED,
     AgentRecord,
@@ -107,9 +108,12 @@ class DjangoAssignmentPool:
     def lock_teams(self, team_ids: Sequence[int]) -> None:
         if connection.vendor != "postgresql":
             return
+        group = current_group()
+        held = group.locked_teams if group is not None else set()  # a group's locks last till it commits
         with connection.cursor() as cursor:
-            for team_id in sorted(set(team_ids)):
+            for team_id in sorted(set(team_ids) - held):
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TEAM_LOCK_NAMESPACE, team_id])
+                held.add(team_id)
 
     def best_candidates(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
         """The idle agent who waited longest (load 0 today), and the least-loaded agent."""

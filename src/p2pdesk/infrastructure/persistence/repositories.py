@@ -16,6 +16,7 @@ from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, TicketStatus
 from p2pdesk.infrastructure.persistence import fast_sql
+from p2pdesk.infrastructure.persistence.group import insert_by_group_end, read_once_per_group
 from p2pdesk.infrastructure.persistence.models import (
     ACTIVE_STATUSES,
     AgentRecord,
@@ -48,7 +49,8 @@ class DjangoTeamRepository:
 
     def get(self, team_id: int) -> Team | None:
         # Plain SQL: every ticket create reads its team (see fast_sql).
-        row = fast_sql.fetch_one(
+        row = read_once_per_group(
+            fast_sql.fetch_one,
             "SELECT id, name, description, timezone, is_active, deleted_at FROM p2pdesk_team WHERE id = %s",
             [team_id],
         )
@@ -303,7 +305,7 @@ class DjangoAuditLog:
             self._copy(entries)
             return
         for chunk in batched(entries, 100):
-            fast_sql.insert(
+            insert_by_group_end(
                 [
                     AuditEventRecord(
                         at=entry.at,

@@ -17,7 +17,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import Lower
 
 from p2pdesk.domain.routing_rules import Condition, RoutingRule, RuleActions
-from p2pdesk.infrastructure.persistence import fast_sql
+from p2pdesk.infrastructure.persistence.group import insert_by_group_end
 from p2pdesk.infrastructure.persistence.models import (
     RouterModelRecord,
     RoutingCorrectionRecord,
@@ -100,8 +100,8 @@ class DjangoRoutingRepository:
             confidence=routing.confidence,
             tags=list(routing.tags),
         )
-        fast_sql.insert([record])
-        fast_sql.insert(
+        insert_by_group_end([record])
+        insert_by_group_end(
             [
                 TicketReferenceRecord(ticket_id=ticket_id, type=r.type, value=r.value)
                 for r in routing.references

@@ -15,6 +15,7 @@ from p2pdesk.domain.calendars import BusinessCalendar
 from p2pdesk.domain.sla import EscalationAction, SlaPolicy, Target, TargetClock, Threshold, TicketSla
 from p2pdesk.domain.tickets import Priority, Ticket
 from p2pdesk.infrastructure.persistence import fast_sql
+from p2pdesk.infrastructure.persistence.group import read_once_per_group
 from p2pdesk.infrastructure.persistence.models import (
     AgentRecord,
     CalendarRecord,
@@ -195,7 +196,7 @@ class DjangoSlaRepository:
 
     def policy_for(self, team_id: int, priority: Priority) -> SlaPolicy | None:
         # Plain SQL: every ticket opened (API or mail) looks its policy up (see fast_sql).
-        row = fast_sql.fetch_one(_POLICY_FOR_SQL, [team_id, int(priority)])
+        row = read_once_per_group(fast_sql.fetch_one, _POLICY_FOR_SQL, [team_id, int(priority)])
         if row is None:
             return None
         (policy_id, calendar_id, first_response, resolution, share, at_risk, breach, *calendar) = row

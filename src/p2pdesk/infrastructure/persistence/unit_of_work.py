@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from types import TracebackType
 
 from django.db import DatabaseError, OperationalError, transaction
@@ -12,6 +11,7 @@ from django.db import DatabaseError, OperationalError, transaction
 from p2pdesk.application.errors import GroupConflict, TransientConflict
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.infrastructure.persistence.assignment_pool import DjangoAssignmentPool
+from p2pdesk.infrastructure.persistence.group import current_group, group_state
 from p2pdesk.infrastructure.persistence.intake import (
     DjangoInboundLog,
     DjangoMailboxRepository,
@@ -40,28 +40,32 @@ def _is_transient(error: DatabaseError) -> bool:
     return getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES or "database is locked" in str(error)
 
 
-_in_group: ContextVar[bool] = ContextVar("p2pdesk_commit_group", default=False)
-
-
 @contextmanager
 def commit_group() -> Iterator[None]:
-    """The CommitGroup port: units of work inside become savepoints of one transaction."""
-    token = _in_group.set(True)
-    try:
-        with transaction.atomic():
-            yield
-    except DatabaseError as error:  # COMMIT itself, or a unit's transient error seen here
-        if _is_transient(error):
-            raise GroupConflict(str(error)) from error
-        raise
-    finally:
-        _in_group.reset(token)
+    """The CommitGroup port: units of work inside run in one transaction, without savepoints.
+
+    A unit that fails, or ends without committing, cannot be undone alone then: it raises
+    GroupConflict, the group rolls back, and the caller redoes the group one unit at a time, where
+    each unit's own error is handled as usual. Failures are rare; two round trips per unit are not.
+    """
+    with group_state() as state:
+        try:
+            with transaction.atomic():
+                yield
+                try:
+                    state.flush()
+                except DatabaseError as error:  # e.g. a unique row: redone unit by unit, it is one unit's
+                    raise GroupConflict(f"writing the group's held-back rows failed: {error}") from error
+        except DatabaseError as error:  # COMMIT itself, or a unit's transient error seen here
+            if _is_transient(error):
+                raise GroupConflict(str(error)) from error
+            raise
 
 
 def _conflict(message: str) -> Exception:
     # Inside a group, earlier units' locks are still held: rerunning one unit would meet the same
     # conflict, so the whole group gives way.
-    return GroupConflict(message) if _in_group.get() else TransientConflict(message)
+    return GroupConflict(message) if current_group() is not None else TransientConflict(message)
 
 
 class DjangoUnitOfWork:
@@ -81,10 +85,13 @@ class DjangoUnitOfWork:
         self.sla = DjangoSlaRepository()
         self._publisher = publisher
         self._committed = False
+        self._grouped = False
         self._atomic = transaction.atomic()
 
     def __enter__(self) -> DjangoUnitOfWork:
         self._committed = False
+        self._grouped = current_group() is not None
+        self._atomic = transaction.atomic(savepoint=not self._grouped)
         self._atomic.__enter__()
         return self
 
@@ -94,6 +101,13 @@ class DjangoUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._grouped and (exc is not None or not self._committed):
+            transaction.set_rollback(True)  # the unit cannot be undone alone: so the whole group
+            self._atomic.__exit__(exc_type, exc, tb)
+            if isinstance(exc, GroupConflict):
+                raise exc
+            reason = f"{type(exc).__name__}: {exc}" if exc is not None else "a unit did not commit"
+            raise GroupConflict(f"a unit failed inside the group ({reason})") from exc
         if exc_type is None and not self._committed:
             transaction.set_rollback(True)
         try:
