@@ -29,6 +29,7 @@ class MaildirMailboxReader:
     def __init__(self, settings: MaildirSettings) -> None:
         self._root = settings.path
         self._processed = self._root / "processed"
+        self._queue: list[Path] = []
 
     def _sources(self) -> list[Path]:
         if (self._root / "new").is_dir() or (self._root / "cur").is_dir():
@@ -38,24 +39,31 @@ class MaildirMailboxReader:
     def _pending(self) -> list[Path]:
         if not self._root.is_dir():
             raise MailboxUnavailable(f"maildir {self._root} does not exist")
-        files = [
-            entry
-            for folder in self._sources()
-            if folder.is_dir()
-            for entry in folder.iterdir()
-            if entry.is_file()
-            and not entry.name.startswith(".")
-            and (folder.name in ("new", "cur") or entry.suffix.lower() == ".eml")
-        ]
-        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        files = []
+        for folder in self._sources():
+            if not folder.is_dir():
+                continue
+            mail_folder = folder.name in ("new", "cur")
+            with os.scandir(folder) as entries:
+                for entry in entries:  # scandir: one directory read, file types without a stat each
+                    name = entry.name
+                    if name.startswith(".") or not entry.is_file():
+                        continue
+                    if mail_folder or name.lower().endswith(".eml"):
+                        files.append((entry.stat().st_mtime_ns, name, Path(entry.path)))
+        return [path for _, _, path in sorted(files)]
 
     def fetch(self, cursor: Mapping[str, Any], *, limit: int) -> FetchBatch:
-        pending = self._pending()
+        # One listing serves the whole poll: listing again for every batch made draining a backlog
+        # of N messages cost N²/limit stats. Mail arriving meanwhile waits for the next poll.
+        if not self._queue:
+            self._queue = self._pending()
+        taken, self._queue = self._queue[:limit], self._queue[limit:]
         messages = [
             FetchedMessage(ref=str(path.relative_to(self._root)), opener=partial(path.open, "rb"))
-            for path in pending[:limit]
+            for path in taken
         ]
-        return FetchBatch(messages=messages, cursor={}, more=len(pending) > limit)
+        return FetchBatch(messages=messages, cursor={}, more=bool(self._queue))
 
     def acknowledge(self, refs: Sequence[str]) -> None:
         self._processed.mkdir(parents=True, exist_ok=True)
