@@ -107,6 +107,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DB_CONNECT_TIMEOUT", "3")
     )
+    # A worker killed mid-statement leaves a backend that only notices once its statement ends; one
+    # waiting on a lock would hold its own locks (a mailbox's poll lock) until then. PostgreSQL 14+
+    # checks the client's socket every 2 s while a statement runs, and ends such a session.
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(
+            None, [DATABASES["default"]["OPTIONS"].get("options"), "-c client_connection_check_interval=2000"]
+        )
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so concurrent writers queue instead of
