@@ -6,6 +6,10 @@ under a legal footer). Run `python bench/data/build_routing_corpus.py` after edi
 
 Every line carries `group` (the core it came from): the evaluation splits by group, so no variant of
 a test message was ever seen in training.
+
+It also builds routing_blind_corpus.jsonl from routing_blind_cores.jsonl (160 cores, 20 per team,
+written later by someone who saw neither the rules nor the classifier nor the main cores): the same
+shapes, groups "b0", "b1", ... It is a test set only; nothing trains on it.
 """
 
 from __future__ import annotations
@@ -15,10 +19,16 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).parent
-CORES = [
-    (c["team"], c["lang"], c["subject"], c["body"])
-    for c in map(json.loads, (HERE / "routing_cores.jsonl").read_text(encoding="utf-8").splitlines())
-]
+Core = tuple[str, str, str, str]  # team, language, subject, body
+
+
+def load_cores(name: str) -> list[Core]:
+    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
+    return [(c["team"], c["lang"], c["subject"], c["body"]) for c in map(json.loads, lines)]
+
+
+CORES = load_cores("routing_cores.jsonl")
+BLIND_CORES = load_cores("routing_blind_cores.jsonl")
 
 GREETINGS = {
     "en": ["Hello,", "Hi team,", "Dear Sir or Madam,", "Good morning,", "Dear colleagues,", ""],
@@ -153,10 +163,12 @@ INTERNAL = [
 SHAPES = ["signed", "reply", "forwarded", "terse", "footer"]
 
 
-def build(seed: int = 2026) -> list[dict[str, object]]:
+def build(cores: list[Core] = CORES, seed: int = 2026, group_prefix: str = "") -> list[dict[str, object]]:
+    """`group_prefix` keeps another corpus's groups apart from the main one's (plain integers)."""
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
-    for group, (team, lang, subject, body) in enumerate(CORES):
+    for index, (team, lang, subject, body) in enumerate(cores):
+        group: int | str = f"{group_prefix}{index}" if group_prefix else index
         sender = f"{rng.choice(NAMES)}@{rng.choice(DOMAINS)}"
         shapes = ["signed", *rng.sample(SHAPES[1:], 2)]
         for shape in shapes:
@@ -195,9 +207,16 @@ def build(seed: int = 2026) -> list[dict[str, object]]:
     return rows
 
 
-if __name__ == "__main__":
-    rows = build()
-    with (HERE / "routing_corpus.jsonl").open("w", encoding="utf-8") as out:
+def write(name: str, rows: list[dict[str, object]]) -> None:
+    with (HERE / name).open("w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    rows = build()
+    write("routing_corpus.jsonl", rows)
     print(f"{len(rows)} messages from {len(CORES)} cores")
+    blind = build(BLIND_CORES, seed=2027, group_prefix="b")
+    write("routing_blind_corpus.jsonl", blind)
+    print(f"{len(blind)} blind messages from {len(BLIND_CORES)} cores")

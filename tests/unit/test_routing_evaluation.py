@@ -1,0 +1,49 @@
+"""evaluate_routing's extra test set: scored with the same model and router, never trained on."""
+
+from __future__ import annotations
+
+from p2pdesk.infrastructure.classifier.evaluation import LabelledMessage, evaluate_routing
+
+TEAMS = {"Triage": 1, "Alpha": 2, "Beta": 3}
+WORDS = {"Alpha": ["walrus", "turbine", "saffron"], "Beta": ["glacier", "violin", "pepper"]}
+
+
+def _messages(prefix: str, count: int, *, swap: bool = False) -> list[LabelledMessage]:
+    """`count` groups per team of two variants each; with `swap`, every label is the other team's."""
+    messages = []
+    for team, words in WORDS.items():
+        label = ("Beta" if team == "Alpha" else "Alpha") if swap else team
+        for n in range(count):
+            subject = f"{words[n % 3]} question {n}"
+            for variant in ("please look at the", "could you check the"):
+                body = f"{variant} {words[0]} {words[1]} {words[2]} matter number {n}"
+                messages.append(LabelledMessage(subject, body, "x@example.com", label, f"{prefix}{team}{n}"))
+    return messages
+
+
+def _run(extra_test: list[LabelledMessage]) -> dict[str, object]:
+    return evaluate_routing(
+        _messages("m", 12),
+        [],
+        TEAMS,
+        triage_team="Triage",
+        threshold=0.6,
+        extra_test=extra_test,
+    )
+
+
+def test_the_extra_test_set_is_scored_whole_and_never_trained_on() -> None:
+    plain = _run([])
+    mislabelled = _messages("b", 5, swap=True)  # trained on, it would drag the model towards the swap
+    with_extra = _run(mislabelled)
+
+    assert "extra_test" not in plain
+    for key in ("train", "test", "rules_only", "classifier_only", "combined", "decided_by", "mistakes"):
+        assert with_extra[key] == plain[key]
+    scored = with_extra["extra_test"]
+    assert isinstance(scored, dict)
+    assert scored["test"] == len(mislabelled)
+    # the model learnt the true word -> team mapping, so it gets every swapped label "wrong"
+    assert scored["classifier_only"]["accuracy"] == 0.0
+    assert scored["rules_only"]["accuracy"] == 0.0  # no rules: everything to Triage, never expected
+    assert len(scored["mistakes"]) == len(mislabelled)
