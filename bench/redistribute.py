@@ -177,12 +177,14 @@ def _insert_tickets(cursor: Any, team_id: int, agents: list[int], n: int, status
         )
         INSERT INTO p2pdesk_ticket (id, number, subject, description, team_id, agent_id, status, priority,
                                     requester_email, source, reference_type, reference_id,
-                                    created_at, updated_at, resolved_at)
+                                    created_at, updated_at, resolved_at,
+                                    sla_state, sla_resolved, sla_breached, sla_escalated)
         SELECT gen_random_uuid(), n.id, 'Bench backlog ticket ' || n.id, '', %s,
                (%s::bigint[])[1 + n.id %% %s], s.status, 1 + (n.id / 7) %% 4,
                'requester' || (n.id %% 5000) || '@supplier.example', 'api', 'invoice', 'INV-' || n.id,
                c.at, c.at + interval '1 hour',
-               CASE WHEN s.status IN ('resolved', 'closed') THEN c.at + interval '1 hour' END
+               CASE WHEN s.status IN ('resolved', 'closed') THEN c.at + interval '1 hour' END,
+               '', false, '[]'::jsonb, '[]'::jsonb  -- no SLA policy: the team has none here
           FROM nums n
          CROSS JOIN LATERAL (SELECT (%s::text[])[1 + n.id %% %s] AS status) s
          CROSS JOIN LATERAL (

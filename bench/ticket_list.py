@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -544,6 +545,10 @@ def _time_mix(
 # --- EXPLAIN ---------------------------------------------------------------------------------------
 
 
+_FROM_TICKET = re.compile(r'FROM "?p2pdesk_ticket"?(\s|$)')
+_ON_TICKET = re.compile(r" on p2pdesk_ticket(\s|$)")
+
+
 def _explain_all(desk: Any, mixes: dict[str, list[Params]]) -> dict[str, dict[str, Any]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -557,7 +562,8 @@ def _explain_all(desk: Any, mixes: dict[str, list[Params]]) -> dict[str, dict[st
             _, cursor = fetch(params, None)  # explain a page behind a cursor
         with CaptureQueriesContext(connection) as ctx:
             fetch(params, cursor)
-        selects = [q["sql"] for q in ctx.captured_queries if "p2pdesk_ticket" in q["sql"]]
+        # The page's own query (FROM the ticket table), not the references fetched for its rows.
+        selects = [q["sql"] for q in ctx.captured_queries if _FROM_TICKET.search(q["sql"])]
         if not selects:
             continue
         sql = selects[-1]
@@ -565,7 +571,7 @@ def _explain_all(desk: Any, mixes: dict[str, list[Params]]) -> dict[str, dict[st
             c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             lines = [r[0] for r in c.fetchall()]
         access = next(
-            (ln.strip().removeprefix("->").strip() for ln in lines if " on p2pdesk_ticket" in ln), lines[0]
+            (ln.strip().removeprefix("->").strip() for ln in lines if _ON_TICKET.search(ln)), lines[0]
         )
         access = access.split("  (")[0]
         exec_ms = next((ln.split(":")[1].strip() for ln in lines if ln.startswith("Execution Time")), "-")
