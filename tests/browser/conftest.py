@@ -36,7 +36,9 @@ def browser() -> Iterator[Any]:
                 f"P2PDESK_REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)"
             )
         pytest.skip(f"needs Debian's Chromium at {CHROMIUM}: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=15_000)  # as the pages' own default: a loaded CI machine is slow, not wrong
 
     # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still
     # plain synchronous code, so Django's guard against ORM use inside a running loop is lifted here.
