@@ -98,11 +98,14 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{_sqlite_path}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         # A kept connection is checked before each request reuses it: after a database restart the
-        # first request reconnects instead of failing on a dead socket.
+        # first request reconnects instead of failing on a dead socket. On PostgreSQL the check polls
+        # the socket and needs no round trip (persistence/postgresql/base.py).
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check of kept connections that needs no round trip.
+    DATABASES["default"]["ENGINE"] = "p2pdesk.infrastructure.persistence.postgresql"
     # Fail fast (503) while the database is unreachable instead of hanging on the OS's TCP timeout.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
         os.environ.get("DB_CONNECT_TIMEOUT", "3")
