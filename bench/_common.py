@@ -347,8 +347,10 @@ class CpuMeter:
     children, gunicorn's process tree, and PostgreSQL (backends of one database plus the server's
     background processes: autovacuum, checkpointer, WAL writer); the rest is load from elsewhere.
 
-    PostgreSQL processes come and go (Django recycles connections every DB_CONN_MAX_AGE seconds),
-    so with `pg_url` a thread samples them twice a second and keeps each one's last reading.
+    PostgreSQL processes come and go (Django recycles connections every DB_CONN_MAX_AGE seconds), and
+    so do gunicorn's workers (recycled after max_requests): a thread samples both twice a second and
+    keeps each process's last reading, so one that exits during the interval still counts (up to
+    its last sample) and one that starts counts from zero.
     """
 
     def __init__(self, tree_root: int | None = None, pg_url: str | None = None) -> None:
@@ -356,17 +358,26 @@ class CpuMeter:
         self.pg_url = pg_url
         self._pg_first: dict[int, int] = {}
         self._pg_last: dict[int, int] = {}
+        self._tree_last: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = self._sample()
         if pg_url:
             self._sample_pg(baseline=True)
-            self._thread = threading.Thread(target=self._watch_pg, daemon=True)
+        if pg_url or tree_root is not None:
+            self._thread = threading.Thread(target=self._watch, daemon=True)
             self._thread.start()
 
-    def _watch_pg(self) -> None:
+    def _watch(self) -> None:
         while not self._stop.wait(0.5):
-            self._sample_pg()
+            if self.pg_url:
+                self._sample_pg()
+            self._sample_tree()
+
+    def _sample_tree(self) -> None:
+        for pid in _tree(self.tree_root):
+            ticks = _proc_cpu(pid)
+            self._tree_last[pid] = max(ticks, self._tree_last.get(pid, 0))
 
     def _sample_pg(self, baseline: bool = False) -> None:
         assert self.pg_url is not None
@@ -402,11 +413,15 @@ class CpuMeter:
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=10)
-            self._sample_pg()
+            if self.pg_url:
+                self._sample_pg()
         start = self._start
         tick = os.sysconf("SC_CLK_TCK")
         wall = max(end["t"] - start["t"], 1e-9)
-        tree = sum(v - start["tree"].get(pid, 0) for pid, v in end["tree"].items()) / tick / wall
+        last = dict(self._tree_last)
+        for pid, ticks in end["tree"].items():
+            last[pid] = max(ticks, last.get(pid, 0))
+        tree = sum(v - start["tree"].get(pid, 0) for pid, v in last.items()) / tick / wall
         pg = sum(self._pg_last[pid] - self._pg_first[pid] for pid in self._pg_last) / tick / wall
         out = {
             "machine_cores": (end["machine"] - start["machine"]) / tick / wall,

@@ -20,6 +20,7 @@ the figures are for the three together.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import threading
@@ -46,6 +47,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--no-multi-team", action="store_true", help="skip the 4-team diagnostic run")
     parser.add_argument("--max-requests", type=int, default=200_000, help="cap per level")
+    parser.add_argument(
+        "--client",
+        default="asyncio",
+        choices=["asyncio", "threads"],
+        help="load generator: raw HTTP on one asyncio loop (default), or a thread per connection with"
+        " http.client (the former generator; it takes more of the CPU the server needs)",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
 
@@ -67,19 +75,21 @@ def main() -> None:
         threads=args.threads,
     ) as server:
         print(f"{server.description} on 127.0.0.1:{server.port}; {args.duration:.0f}s per level")
-        _run_level(server, token, [teams[0]], 8, 3.0, args.max_requests)  # warm-up, not reported
+        _run_level(server, token, [teams[0]], 8, 3.0, args.max_requests, args.client)  # warm-up, not reported
         for concurrency in levels:
             previous = results[-1] if results else None
             if concurrency > 16 and previous and previous["errors"]:
                 print(f"  c={concurrency}: skipped, c={previous['concurrency']} had errors")
                 continue
-            level = _run_level(server, token, [teams[0]], concurrency, args.duration, args.max_requests)
+            level = _run_level(
+                server, token, [teams[0]], concurrency, args.duration, args.max_requests, args.client
+            )
             level.update(_spread(server.port, token, teams[0]))
             results.append(level)
             _print_level(level)
         multi = None
         if len(teams) > 1:
-            multi = _run_level(server, token, teams, 16, args.duration, args.max_requests)
+            multi = _run_level(server, token, teams, 16, args.duration, args.max_requests, args.client)
             multi["label"] = f"c=16 over {len(teams)} teams (diagnostic)"
             multi.update(_spread(server.port, token, teams[1]))
             _print_level(multi)
@@ -206,8 +216,139 @@ def _body(n: int, team_id: int) -> dict[str, Any]:
 
 
 def _run_level(
-    server: common.Server, token: str, teams: list[int], concurrency: int, duration: float, max_requests: int
+    server: common.Server,
+    token: str,
+    teams: list[int],
+    concurrency: int,
+    duration: float,
+    max_requests: int,
+    client: str = "asyncio",
 ) -> dict[str, Any]:
+    run = _run_asyncio if client == "asyncio" else _run_threads
+    cpu = common.CpuMeter(tree_root=server.pid, pg_url=common.BENCH_DB)
+    began = time.monotonic()
+    latencies, statuses, samples = run(server.port, token, teams, concurrency, duration, max_requests)
+    elapsed = time.monotonic() - began
+    usage = cpu.read()
+    errors: Counter[str] = Counter(statuses)
+    unassigned_responses = errors.pop("201 unassigned", 0)
+    reconnects = errors.pop("reconnected", 0)
+    return {
+        "concurrency": concurrency,
+        "teams": len(teams),
+        "client": client,
+        "seconds": elapsed,
+        "requests": len(latencies) + sum(errors.values()),
+        "created": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": common.percentile(latencies, 50),
+        "p99": common.percentile(latencies, 99),
+        "max": max(latencies, default=float("nan")),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "error_samples": samples,
+        "unassigned_responses": unassigned_responses,
+        "kept_alive_reconnects": reconnects,
+        "cpu": usage,
+    }
+
+
+Outcome = tuple[list[float], Counter[str], list[str]]
+
+
+def _run_asyncio(
+    port: int, token: str, teams: list[int], concurrency: int, duration: float, max_requests: int
+) -> Outcome:
+    """`concurrency` connections on one asyncio loop in this thread: raw HTTP/1.1 over loopback
+    sockets, so the generator spends little of the CPU the server needs (its share is reported)."""
+    return asyncio.run(_asyncio_level(port, token, teams, concurrency, duration, max_requests))
+
+
+async def _asyncio_level(
+    port: int, token: str, teams: list[int], concurrency: int, duration: float, max_requests: int
+) -> Outcome:
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    samples: list[str] = []
+    head = (
+        "POST /api/v1/tickets/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+        f"Authorization: Token {token}\r\nContent-Type: application/json\r\nContent-Length: "
+    )
+    budget = [max_requests]
+    deadline = time.monotonic() + duration
+
+    async def connection(slot: int) -> None:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        n = slot
+        while time.monotonic() < deadline and budget[0] > 0:
+            budget[0] -= 1
+            body = json.dumps(_body(n, teams[n % len(teams)])).encode()
+            n += concurrency
+            request = (head + f"{len(body)}\r\n\r\n").encode() + body
+            started = time.perf_counter()
+            for attempt in (1, 2):
+                reused = writer is not None
+                try:
+                    if reader is None or writer is None:
+                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(request)
+                    status, close, data = await _read_response(reader)
+                    break
+                except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                    if writer is not None:
+                        writer.close()
+                    reader = writer = None
+                    nothing_back = isinstance(exc, ConnectionError) or not exc.partial
+                    if attempt == 1 and reused and nothing_back:
+                        # A kept-alive connection the server had closed before reading the request.
+                        statuses["reconnected"] += 1
+                        continue
+                    statuses[type(exc).__name__] += 1
+                    status = 0
+                    break
+            if status == 0:
+                continue
+            elapsed = time.perf_counter() - started
+            if close and writer is not None:
+                writer.close()
+                reader = writer = None
+            if status == 201:
+                latencies.append(elapsed)
+                if json.loads(data).get("agent") is None:
+                    statuses["201 unassigned"] += 1
+            else:
+                statuses[str(status)] += 1
+                if len(samples) < 5:
+                    samples.append(f"{status}: {data[:300]!r}")
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(connection(i) for i in range(concurrency)))
+    return latencies, statuses, samples
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    """(status, whether the server closes the connection, body) of one HTTP/1.1 response."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = 0
+    close = False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection":
+            close = value.strip().lower() == "close"
+    return status, close, await reader.readexactly(length)
+
+
+def _run_threads(
+    port: int, token: str, teams: list[int], concurrency: int, duration: float, max_requests: int
+) -> Outcome:
+    """The former generator: a thread per connection, stdlib http.client (costs more CPU)."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     statuses: list[Counter[str]] = [Counter() for _ in range(concurrency)]
     samples: list[str] = []
@@ -216,7 +357,7 @@ def _run_level(
     deadline = [0.0]
 
     def worker(slot: int) -> None:
-        client = common.HttpClient(server.port, token, timeout=60)
+        client = common.HttpClient(port, token, timeout=60)
         n = slot
         start.wait()
         while time.monotonic() < deadline[0] and budget.acquire(blocking=False):
@@ -243,35 +384,14 @@ def _run_level(
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for t in threads:
         t.start()
-    cpu = common.CpuMeter(tree_root=server.pid, pg_url=common.BENCH_DB)
-    began = time.monotonic()
-    deadline[0] = began + duration
+    deadline[0] = time.monotonic() + duration
     start.set()
     for t in threads:
         t.join(timeout=duration + 120)
-    elapsed = time.monotonic() - began
-    usage = cpu.read()
-    ok = [x for per in latencies for x in per]
-    errors: Counter[str] = Counter()
+    total: Counter[str] = Counter()
     for c in statuses:
-        errors.update(c)
-    unassigned_responses = errors.pop("201 unassigned", 0)
-    return {
-        "concurrency": concurrency,
-        "teams": len(teams),
-        "seconds": elapsed,
-        "requests": len(ok) + sum(errors.values()),
-        "created": len(ok),
-        "rps": len(ok) / elapsed,
-        "p50": common.percentile(ok, 50),
-        "p99": common.percentile(ok, 99),
-        "max": max(ok, default=float("nan")),
-        "errors": sum(errors.values()),
-        "error_kinds": dict(errors),
-        "error_samples": samples,
-        "unassigned_responses": unassigned_responses,
-        "cpu": usage,
-    }
+        total.update(c)
+    return [x for per in latencies for x in per], total, samples
 
 
 def _spread(port: int, token: str, team_id: int) -> dict[str, Any]:

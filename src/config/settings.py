@@ -10,6 +10,7 @@ LOG_LEVEL          INFO by default; logs are JSON lines on stdout
 P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDESK_DATA_DIR/files)
 P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
 P2PDESK_AUTH_CACHE_SECONDS  how long a checked API token, its role and teams are trusted (default 10; 0 = off)
+DB_PREPARED_STATEMENTS  PostgreSQL: prepare the hot fixed statements once per connection (default 1; 0 = off)
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS   outgoing SMTP
 P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our Message-IDs
 P2PDESK_PUBLIC_URL  the desk's public https base URL (https://desk.example); set, it turns push on
@@ -143,6 +144,9 @@ P2PDESK_MAX_MESSAGE_BYTES = int(os.environ.get("P2PDESK_MAX_MESSAGE_BYTES", 25 *
 P2PDESK_ENCRYPTION_KEY = os.environ.get("P2PDESK_ENCRYPTION_KEY") or None
 # How long a process trusts a checked API token (and its role and teams) before looking again.
 P2PDESK_AUTH_CACHE_SECONDS = float(os.environ.get("P2PDESK_AUTH_CACHE_SECONDS", "10"))
+# PostgreSQL: the few fixed statements every ticket create runs are prepared once per connection
+# (persistence/postgresql/base.py); 0 turns that off (for a transaction-mode connection pooler).
+P2PDESK_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") == "1"
 P2PDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("P2PDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
 
 # Outgoing mail (acknowledgements, agents' replies): SMTP when EMAIL_HOST is set, otherwise each

@@ -17,22 +17,29 @@ from typing import Any
 from django.db import connection, models
 
 
+def _cursor(prepared: bool = True) -> Any:
+    """On PostgreSQL a cursor whose statements are prepared once per session (see
+    persistence/postgresql/base.py): these helpers run fixed SQL texts, many times over."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None) if prepared else None
+    return prepared_cursor() if prepared_cursor is not None else connection.cursor()
+
+
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return cursor.fetchone()  # type: ignore[no-any-return]
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
-def execute(sql: str, params: Sequence[Any] | dict[str, Any]) -> int:
-    with connection.cursor() as cursor:
+def execute(sql: str, params: Sequence[Any] | dict[str, Any], *, prepared: bool = True) -> int:
+    with _cursor(prepared) as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return cursor.rowcount  # type: ignore[no-any-return]
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -51,6 +58,9 @@ def as_uuid(value: Any) -> uuid.UUID | None:
 
 def db_datetime(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
+
+
+_PREPARED_ROWS = 4
 
 
 @cache
@@ -73,4 +83,6 @@ def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
     tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
-    return execute(head + ", ".join([placeholder] * len(rows)) + tail, params)
+    # A text per row count: prepared for the few small counts that recur (a ticket's audit events).
+    sql = head + ", ".join([placeholder] * len(rows)) + tail
+    return execute(sql, params, prepared=len(rows) <= _PREPARED_ROWS)
