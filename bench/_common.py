@@ -199,6 +199,10 @@ def gunicorn(
     log_path = RESULTS / f"gunicorn-{name}.log"
     args = [
         str(Path(sys.executable).parent / "gunicorn"),
+        # The deployed settings (max_requests recycling, tmp dir, ...), as gunicorn would read them
+        # from the working directory anyway; what follows on the command line overrides them.
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -215,8 +219,9 @@ def gunicorn(
         "--backlog",
         "2048",
     ]
-    if worker_class == "gthread":
-        args += ["--threads", str(threads)]
+    # Always explicit: gunicorn.conf.py sets 4 threads, and a sync worker given threads > 1 silently
+    # runs as gthread.
+    args += ["--threads", str(threads if worker_class == "gthread" else 1)]
     description = f"gunicorn {worker_class} workers={workers}" + (
         f" threads={threads}" if worker_class == "gthread" else ""
     )
@@ -408,7 +413,7 @@ class CpuMeter:
             "tree": {pid: _proc_cpu(pid) for pid in _tree(self.tree_root)},
         }
 
-    def read(self) -> dict[str, float]:
+    def read(self) -> dict[str, Any]:
         end = self._sample()
         if self._thread is not None:
             self._stop.set()
@@ -432,6 +437,8 @@ class CpuMeter:
         out["other_cores"] = max(
             0.0, out["machine_cores"] - out["loadgen_cores"] - out["server_cores"] - out["postgres_cores"]
         )
+        # gunicorn workers that started during the interval (recycled ones, after max_requests)
+        out["server_processes_started"] = len(set(last) - set(start["tree"]))
         return out
 
 

@@ -425,6 +425,7 @@ def _print_level(r: dict[str, Any]) -> None:
         f"  errors {r['errors']}  | CPU cores: machine {r['cpu']['machine_cores']:.2f},"
         f" gunicorn {r['cpu']['server_cores']:.2f}, postgres {r['cpu']['postgres_cores']:.2f},"
         f" loadgen {r['cpu']['loadgen_cores']:.2f}, other {r['cpu']['other_cores']:.2f}"
+        f" | workers started {r['cpu'].get('server_processes_started', 0)}"
         f" | today max-min {r['spread']} ({r['today_min']}..{r['today_max']})",
         flush=True,
     )

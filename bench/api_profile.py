@@ -59,7 +59,8 @@ def main() -> None:
     rounds: list[tuple[float, float, float]] = []  # (CPU here, CPU in PostgreSQL, wall) per request
     wall: list[float] = []
     cpu: list[float] = []
-    with connection.execute_wrapper(timer):
+    held = _LockHeld()
+    with connection.execute_wrapper(timer), connection.execute_wrapper(held):
         for r in range(args.rounds):
             pg_start = _proc_ticks(backend)
             c0, w0 = time.process_time(), time.perf_counter()
@@ -97,6 +98,11 @@ def main() -> None:
         f"  wall per request: p50 {common.ms(common.percentile(wall, 50))} ms,"
         f" mean {statistics.fmean(wall) * 1000:.2f} ms"
     )
+    print(
+        f"  team lock held (taken -> COMMIT done): p50 {common.ms(common.percentile(held.spans, 50))} ms,"
+        f" mean {statistics.fmean(held.spans) * 1000:.2f} ms: one team takes at most"
+        f" ~{1 / statistics.fmean(held.spans):.0f} creates/s, whatever the CPU"
+    )
     print(f"  SQL statements per request through Django: {statements:.2f}; health checks: {checks}")
     for kind in sorted(timer.counts, key=lambda k: -timer.seconds[k]):
         print(
@@ -113,6 +119,8 @@ def main() -> None:
         "pg_cpu_ms_best": pg_best * 1000,
         "wall_ms_p50": common.percentile(wall, 50) * 1000,
         "statements": statements,
+        "lock_held_ms_p50": common.percentile(held.spans, 50) * 1000,
+        "lock_held_ms_mean": statistics.fmean(held.spans) * 1000,
         "statement_kinds": {k: timer.counts[k] / args.n for k in timer.counts},
     }
     if args.profile:
@@ -192,6 +200,23 @@ def _caller(app: Any, token: str, team_id: int, idempotency: bool) -> Any:
             raise SystemExit(f"unexpected answer {status[0]}: {data[:300]!r}")
 
     return call
+
+
+class _LockHeld:
+    """Times from the team's advisory lock being granted to the end of the COMMIT that frees it:
+    creates in one team queue on that lock, so this bounds one team's throughput."""
+
+    def __init__(self) -> None:
+        self.spans: list[float] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if "pg_advisory_xact_lock" in sql:
+            from django.db import transaction
+
+            granted = time.perf_counter()
+            transaction.on_commit(lambda: self.spans.append(time.perf_counter() - granted))
+        return result
 
 
 class _HealthChecks:
