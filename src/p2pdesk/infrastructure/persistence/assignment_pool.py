@@ -139,9 +139,10 @@ class DjangoAssignmentPool:
         for agent_id in agents:  # ascending ids: the agent-row lock order
             params = {"day": day, "n": counts[agent_id], "agent": agent_id}
             if connection.vendor == "postgresql":
-                # Agent counters and memberships in one round trip: this runs on every assignment.
+                # Agent counters and memberships in one statement, sent with the next one (the
+                # ticket's INSERT, the COMMIT): this runs on every assignment, under the team lock.
                 params["at"] = at
-                fast_sql.execute(f"WITH agent AS ({_BUMP_AGENT_SQL}) {_BUMP_MEMBERSHIPS_SQL}", params)
+                fast_sql.execute_later(f"WITH agent AS ({_BUMP_AGENT_SQL}) {_BUMP_MEMBERSHIPS_SQL}", params)
             else:
                 fast_sql.execute(_BUMP_AGENT_SQL, params)
                 self._bump_memberships(agent_id, counts[agent_id], at)

@@ -42,6 +42,32 @@ def execute(sql: str, params: Sequence[Any] | dict[str, Any], *, prepared: bool 
         return cursor.rowcount  # type: ignore[no-any-return]
 
 
+def execute_later(sql: str, params: Sequence[Any] | dict[str, Any]) -> None:
+    """A write whose result nobody reads: on PostgreSQL inside a transaction it goes to the server
+    with the next statement on the connection or with the COMMIT, whichever comes first (one round
+    trip for several; see persistence/postgresql/base.py), elsewhere it runs now. Code that then
+    uses the raw psycopg connection calls `flush_later()` first."""
+    later = getattr(connection, "execute_later", None)
+    if later is None or not later(sql, params):
+        execute(sql, params)
+
+
+def insert_later(rows: Sequence[models.Model]) -> None:
+    """`insert(rows)` as `execute_later`, for rows nothing reads back before commit (a few rows:
+    many go now, in one statement)."""
+    if len(rows) > _PREPARED_ROWS:
+        insert(rows)
+    elif rows:
+        execute_later(*_insert_statement(rows))
+
+
+def flush_later() -> None:
+    """Send the writes queued by execute_later now (before using the raw psycopg connection)."""
+    flush = getattr(connection, "flush_later", None)
+    if flush is not None:
+        flush()
+
+
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive (stored in UTC); PostgreSQL aware."""
     if value is not None and value.tzinfo is None:
@@ -79,10 +105,14 @@ def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int
     """
     if not rows:
         return 0
+    sql, params = _insert_statement(rows, skip_conflicts=skip_conflicts)
+    # A text per row count: prepared for the few small counts that recur (a ticket's audit events).
+    return execute(sql, params, prepared=len(rows) <= _PREPARED_ROWS)
+
+
+def _insert_statement(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> tuple[str, list[Any]]:
     fields, head = _columns(type(rows[0]))
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
     tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
-    # A text per row count: prepared for the few small counts that recur (a ticket's audit events).
-    sql = head + ", ".join([placeholder] * len(rows)) + tail
-    return execute(sql, params, prepared=len(rows) <= _PREPARED_ROWS)
+    return head + ", ".join([placeholder] * len(rows)) + tail, params

@@ -16,7 +16,7 @@ from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, TicketStatus
 from p2pdesk.infrastructure.persistence import fast_sql
-from p2pdesk.infrastructure.persistence.group import insert_by_group_end, read_once_per_group
+from p2pdesk.infrastructure.persistence.group import current_group, insert_by_group_end, read_once_per_group
 from p2pdesk.infrastructure.persistence.models import (
     ACTIVE_STATUSES,
     AgentRecord,
@@ -170,7 +170,7 @@ class DjangoTicketRepository:
         return int(row[0])
 
     def add(self, ticket: Ticket) -> None:
-        fast_sql.insert([_ticket_row(ticket)])
+        fast_sql.insert_later([_ticket_row(ticket)])  # with the next statement or the COMMIT
 
     def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
         rows = TicketRecord.objects.filter(id=ticket_id)
@@ -239,6 +239,7 @@ class DjangoTicketRepository:
         if connection.vendor == "postgresql":
             # One statement per batch, the arrays bound server-side in binary (Django's client-side
             # cursor would quote 100,000 ids one by one): 100,000 tickets change hands in seconds.
+            fast_sql.flush_later()  # the raw connection: queued writes go first
             connection.ensure_connection()
             with connection.connection.cursor() as cursor:
                 for chunk in batched(changes, 20_000):
@@ -304,8 +305,9 @@ class DjangoAuditLog:
         if connection.vendor == "postgresql" and len(entries) >= self.COPY_THRESHOLD:
             self._copy(entries)
             return
+        write = insert_by_group_end if current_group() is not None else fast_sql.insert_later
         for chunk in batched(entries, 100):
-            insert_by_group_end(
+            write(
                 [
                     AuditEventRecord(
                         at=entry.at,
@@ -322,6 +324,7 @@ class DjangoAuditLog:
 
     @staticmethod
     def _copy(entries: Sequence[AuditEntry]) -> None:
+        fast_sql.flush_later()  # the raw connection: queued writes go first
         connection.ensure_connection()
         sql = "COPY p2pdesk_audit_event (at, actor, action, entity_type, entity_id, before, after) FROM STDIN"
         with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:

@@ -17,6 +17,17 @@ statements are bound on the server and prepared on first use in each session. On
 should go through it (persistence.fast_sql does that); the ORM keeps Django's cursor. Off with
 DB_PREPARED_STATEMENTS=0 (for a transaction-mode connection pooler without prepared-statement
 support): the cursor is then Django's usual one.
+
+Writes sent with the next statement. A ticket create ends with writes whose results nobody reads
+(the agent's counters, the ticket row, its audit rows) and then COMMIT: four round trips while the
+team's assignment lock is held, each one a wait for the server and then for a CPU to resume on.
+`execute_later()` queues such a statement inside a transaction; the queue goes to the server in one
+pipeline before anything else runs on the connection: with the COMMIT (one round trip for all),
+before any statement through a Django cursor (an execute wrapper), or on `flush_later()` (code that
+uses the raw psycopg connection calls it first). A rollback drops the queue with the transaction.
+The order of statements on the server is the order they were issued; an error in a queued
+statement is raised where the queue is sent (at the latest by the COMMIT, which then fails as a
+whole).
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from typing import Any, cast
 import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
-from django.db.backends.utils import CursorWrapper
+from django.db.backends.utils import CursorWrapper, debug_transaction
 from psycopg import pq
 
 __all__ = ["DatabaseWrapper"]
@@ -57,6 +68,58 @@ class DatabaseOperations(base.DatabaseOperations):  # type: ignore[misc]
 
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._later: list[tuple[str, Any]] = []
+        self.execute_wrappers.append(self._flush_first)
+
+    def execute_later(self, sql: str, params: Any) -> bool:
+        """Queue a write whose result nobody reads, to go with the next statement or the COMMIT.
+
+        False (nothing queued: run it now) outside a transaction or with prepared statements off.
+        """
+        if not self.in_atomic_block or not _prepared_statements():
+            return False
+        self._later.append((sql, params))
+        return True
+
+    def flush_later(self) -> None:
+        """Send the queued writes now (in one round trip)."""
+        if self._later:
+            self._send_later(commit=False)
+
+    def _send_later(self, *, commit: bool) -> None:
+        queued, self._later = self._later, []
+        self.ensure_connection()
+        with self.wrap_database_errors, self.connection.pipeline():
+            cursor = self._prepare_cursor(self._new_prepared_cursor())  # seen by wrappers and logs
+            for sql, params in queued:
+                cursor.execute(sql, params)
+            if commit:
+                # As a statement of the pipeline, so that the pipeline's closing Sync is the only
+                # exchange (connection.commit() would sync, and the pipeline's end once more).
+                self.connection.execute("COMMIT")
+
+    def _flush_first(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self._later:
+            self.flush_later()
+        return execute(sql, params, many, context)
+
+    def _commit(self) -> None:
+        if self._later and self.connection is not None:
+            with debug_transaction(self, "COMMIT"):
+                self._send_later(commit=True)
+            return
+        super()._commit()
+
+    def _rollback(self) -> None:
+        self._later.clear()
+        super()._rollback()
+
+    def _close(self) -> None:
+        self._later.clear()
+        super()._close()
 
     def is_usable(self) -> bool:
         conn = self.connection
@@ -93,8 +156,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = PreparedCursor(self.connection)
-            tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
-            if self.timezone != tzloader.timezone:
-                base.register_tzloader(self.timezone, cursor)
-            return self._prepare_cursor(cursor)  # type: ignore[no-any-return]
+            return self._prepare_cursor(self._new_prepared_cursor())  # type: ignore[no-any-return]
+
+    def _new_prepared_cursor(self) -> PreparedCursor:
+        cursor = PreparedCursor(self.connection)
+        tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format.TEXT)
+        if self.timezone != tzloader.timezone:
+            base.register_tzloader(self.timezone, cursor)
+        return cursor
