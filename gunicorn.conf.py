@@ -5,7 +5,8 @@ to `graceful_timeout` seconds, then kills what is left. Kubernetes gives the pod
 terminationGracePeriodSeconds (longer than graceful_timeout plus the preStop pause) before SIGKILL.
 
 Environment: PORT (8000; GUNICORN_BIND overrides the whole address), WEB_CONCURRENCY (worker processes, default 2), WEB_THREADS (threads per
-worker, default 4), GUNICORN_TIMEOUT (60), GUNICORN_GRACEFUL_TIMEOUT (25), FORWARDED_ALLOW_IPS.
+worker, default 4), GUNICORN_TIMEOUT (60), GUNICORN_GRACEFUL_TIMEOUT (25), GUNICORN_MAX_REQUESTS (20000: a worker is replaced
+after about that many requests), FORWARDED_ALLOW_IPS.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
 # Recycle workers now and then so a slow leak cannot grow without bound; jitter avoids all at once.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# Not too often: a new worker imports Django and the app again (~0.7 s of CPU), which at 2,000
+# requests per worker was a tenth of the CPU of a ticket create at 300 creates/s (bench/api_create.py).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = 2000
 # The heartbeat file on tmpfs: a container's overlay filesystem can stall it and get workers killed.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
