@@ -5,8 +5,8 @@ to `graceful_timeout` seconds, then kills what is left. Kubernetes gives the pod
 terminationGracePeriodSeconds (longer than graceful_timeout plus the preStop pause) before SIGKILL.
 
 Environment: PORT (8000; GUNICORN_BIND overrides the whole address), WEB_CONCURRENCY (worker processes, default 2), WEB_THREADS (threads per
-worker, default 4), GUNICORN_TIMEOUT (60), GUNICORN_GRACEFUL_TIMEOUT (25), GUNICORN_MAX_REQUESTS (20000: a worker is replaced
-after about that many requests), FORWARDED_ALLOW_IPS.
+worker, default 4), GUNICORN_TIMEOUT (60), GUNICORN_GRACEFUL_TIMEOUT (25), FORWARDED_ALLOW_IPS,
+GUNICORN_MAX_REQUESTS (20000: a worker is replaced after about that many requests).
 """
 
 from __future__ import annotations
