@@ -1,20 +1,25 @@
 """Benchmark 1: ticket creation through the HTTP API (POST /api/v1/tickets/) under gunicorn.
 
 A fresh bench database with one team of 10 agents (created through the use cases) and an admin API
-token (`p2pdesk create_api_token`). gunicorn serves config.wsgi on a free loopback port; a thread
-pool of stdlib http.client keep-alive connections posts JSON tickets for a fixed time at each client
-concurrency (1, 4, 16, then 32 if 16 ran without errors); sync workers close the connection after
-each response, and the client reconnects. Reported per concurrency: creates/s
-(201 responses per second), p50/p99 latency, errors, and the CPU the machine, gunicorn and the load
-generator used. After each level, the spread of the team's load is read from GET /api/v1/agents/
-(max - min of tickets_assigned_today). A last diagnostic run at concurrency 16 spreads the posts over
-4 teams, to tell the per-team assignment lock apart from CPU as the limit.
+token (`p2pdesk create_api_token`). gunicorn serves config.wsgi with the project's gunicorn.conf.py
+on a free loopback port (default 4 sync workers of one thread: gunicorn.conf.py's 4 threads would
+turn a sync worker into gthread). The load generator is one asyncio loop in this process writing
+raw HTTP/1.1 on `concurrency` loopback connections, a different JSON body each time, for a fixed
+time at each client concurrency (1, 4, 16, then 32 if 16 ran without errors); sync workers close
+the connection after each response and the generator opens a new one. Counted: 201 responses
+(creates/s, p50/p99 latency), every other status or socket error as an error, 201s without an
+agent. Reported with them: the CPU the machine, gunicorn, PostgreSQL, the generator and anything
+else used, and gunicorn workers started (recycled) during the level. After each level, the spread
+of the team's load is read from GET /api/v1/agents/ (max - min of tickets_assigned_today). A last
+diagnostic run at concurrency 16 spreads the posts over 4 teams, to tell the per-team assignment
+lock apart from CPU as the limit. `--client threads` runs the former generator (a thread per
+connection, stdlib http.client), to compare its CPU.
 
 The load generator, gunicorn and PostgreSQL share this machine's cores (2 on the reference machine):
 the figures are for the three together.
 
     python bench/api_create.py [--duration 15] [--concurrency 1,4,16,32] [--workers 4]
-        [--worker-class sync|gthread] [--threads 4] [--no-multi-team]
+        [--worker-class sync|gthread] [--threads 4] [--no-multi-team] [--client asyncio|threads]
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,4,16,32", help="comma-separated client concurrencies")
     parser.add_argument("--workers", type=int, default=4)
     # sync by default: with gthread, the thread holding a team's assignment lock also waits for its
-    # process's GIL behind the other threads, and one team's throughput drops (measured: ~70 vs ~95/s).
+    # process's GIL behind the other threads. (Until 2026-12-02 "sync" here ran as gthread x 4 threads:
+    # gunicorn.conf.py's threads=4 turns a sync worker into gthread; the bench now passes --threads 1.)
     parser.add_argument("--worker-class", default="sync", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--no-multi-team", action="store_true", help="skip the 4-team diagnostic run")

@@ -27,7 +27,7 @@ before any statement through a Django cursor (an execute wrapper), or on `flush_
 uses the raw psycopg connection calls it first). A rollback drops the queue with the transaction.
 The order of statements on the server is the order they were issued; an error in a queued
 statement is raised where the queue is sent (at the latest by the COMMIT, which then fails as a
-whole).
+whole). DB_PREPARED_STATEMENTS=0 turns this off too: every write is then sent at once.
 """
 
 from __future__ import annotations
