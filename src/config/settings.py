@@ -17,7 +17,7 @@ P2PDESK_GMAIL_PUSH_AUDIENCE, P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT   the audience a
                     of the Pub/Sub push subscription's OIDC tokens (both needed for /hooks/gmail/)
 P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched (default Google's)
 P2PDESK_TRIAGE_TEAM  the team routing sends a message to when nothing is confident (default Triage)
-P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.6)
+P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.8)
 DB_CONNECT_TIMEOUT, BROKER_CONNECT_TIMEOUT   seconds before an unreachable database/broker is given up (3)
 P2PDESK_WORKER_METRICS_PORT   a Celery worker serves its Prometheus metrics on this port (0: off)
 SENTRY_DSN         report errors to Sentry (needs the `sentry` extra); off when unset
@@ -128,7 +128,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 P2PDESK_TIME_ZONE = os.environ.get("P2PDESK_TIME_ZONE", "UTC")
 P2PDESK_TRIAGE_TEAM = os.environ.get("P2PDESK_TRIAGE_TEAM", "Triage")
-P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.6"))
+P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.8"))
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 
