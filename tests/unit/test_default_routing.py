@@ -419,6 +419,131 @@ TEAM_REQUESTS += [
     ("Triage", "Gracias", "Muchas gracias por su ayuda con todo."),
 ]
 
+TEAM_REQUESTS += [
+    (
+        "Accounts Payable",
+        "Missing VAT number",
+        "Our invoice 4471 cannot be processed because our VAT number is missing. We will reissue it.",
+    ),
+    (
+        "Accounts Payable",
+        "Rechnung doppelt",
+        "Unsere Rechnung 880 ist zweimal bei Ihnen eingegangen. Bitte nur einmal buchen.",
+    ),
+    ("Accounts Payable", "Avoir à déduire", "Merci de déduire notre avoir AV-12 de la prochaine facture."),
+    (
+        "Accounts Payable",
+        "Factura con datos erróneos",
+        "La factura 2026/90 tiene mal el CIF. Les enviaremos una nueva, anulen la anterior.",
+    ),
+    (
+        "Payments",
+        "Part payment received",
+        "We received 2,000 of the 5,000 due on invoice 332. Is the balance on its way?",
+    ),
+    (
+        "Payments",
+        "Zahlung nicht eingegangen",
+        "Bis heute ist keine Zahlung für die Rechnung 1180 bei uns eingegangen.",
+    ),
+    (
+        "Payments",
+        "Virement non reçu",
+        "Vous indiquez avoir payé la facture 77 le 2 mai mais nous ne voyons rien sur notre compte.",
+    ),
+    (
+        "Payments",
+        "Abono pendiente",
+        "¿Cuándo tienen previsto abonar la factura 1533? Ya pasó la fecha de vencimiento.",
+    ),
+    (
+        "Inventory",
+        "Goods not as described",
+        "The cable drums we received are 50 m instead of 100 m. Please collect and replace them.",
+    ),
+    (
+        "Inventory",
+        "Retoure anmelden",
+        "Wir möchten 10 defekte Pumpen zurücksenden. Bitte senden Sie uns eine RMA-Nummer.",
+    ),
+    (
+        "Inventory",
+        "Réception non enregistrée",
+        "Nous avons livré le 4 mai mais la réception n'apparaît pas dans votre système.",
+    ),
+    (
+        "Inventory",
+        "Stock descuadrado",
+        "El recuento del almacén no cuadra con el sistema para la referencia 4410.",
+    ),
+    (
+        "Procurement",
+        "Approval needed",
+        "Could a manager approve my purchase request for a new printer? It is below 2,000 EUR.",
+    ),
+    (
+        "Procurement",
+        "Rahmenvertrag verlängern",
+        "Der Rahmenvertrag mit dem Reinigungsdienst läuft im Juni aus. Wer kümmert sich?",
+    ),
+    (
+        "Procurement",
+        "Commande de matériel",
+        "J'ai besoin de commander du matériel de laboratoire, quel fournisseur utiliser ?",
+    ),
+    (
+        "Procurement",
+        "Cambio en el pedido",
+        "Necesitamos añadir dos líneas al pedido 4500022 antes de que se envíe.",
+    ),
+    (
+        "Vendor Management",
+        "Remove old contact",
+        "Please remove John Smith from your contact list; he retired. Use Mary Lee instead.",
+    ),
+    ("Vendor Management", "Lieferantenportal", "Ich habe mein Passwort für das Lieferantenportal vergessen."),
+    (
+        "Vendor Management",
+        "Changement de dénomination",
+        "Depuis le 1er mars, notre société s'appelle désormais Moreau Industrie.",
+    ),
+    (
+        "Vendor Management",
+        "Condiciones de pago",
+        "Según el nuevo acuerdo, nuestras condiciones de pago pasan a 45 días.",
+    ),
+    (
+        "KYC",
+        "Shareholder details",
+        "Here is our updated shareholder register following the capital increase.",
+    ),
+    (
+        "KYC",
+        "Unterlagen vollständig?",
+        "Wir haben den Gesellschaftsvertrag und die Ausweiskopien hochgeladen. "
+        "Ist die Prüfung abgeschlossen?",
+    ),
+    ("KYC", "Attestation fiscale", "Voici notre attestation de résidence fiscale pour l'année 2026."),
+    ("KYC", "Poderes del firmante", "Adjuntamos la escritura de poderes de nuestro nuevo apoderado."),
+    (
+        "Risk",
+        "Request",
+        "I need you to process a wire today for a confidential deal. "
+        "I'm in meetings, just email me when done.",
+    ),
+    ("Risk", "Neue IBAN ab sofort", "Bitte überweisen Sie ab sofort auf die neue IBAN im Anhang."),
+    ("Risk", "Soupçon de fraude", "Un fournisseur nous semble facturer des prestations jamais réalisées."),
+    (
+        "Risk",
+        "Alerta",
+        "El proveedor nuevo aparece en la lista de sanciones de la OFAC según nuestro control.",
+    ),
+    ("Triage", "Out of office", "I am out of the office until Monday with limited access to email."),
+    ("Triage", "Danke", "Vielen Dank für das nette Gespräch gestern."),
+    ("Triage", "Question générale", "Bonjour, est-ce le bon service pour une question générale ?"),
+    ("Triage", "Reunión", "¿Podemos mover la reunión del jueves al viernes?"),
+]
+
 
 @pytest.mark.parametrize(("team", "subject", "body"), TEAM_REQUESTS)
 def test_each_teams_usual_requests_reach_it(team: str, subject: str, body: str) -> None:
