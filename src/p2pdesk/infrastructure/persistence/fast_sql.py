@@ -14,25 +14,57 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with _cursor(prepare=True) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _cursor(prepare=True) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def execute(sql: str, params: Sequence[Any] | dict[str, Any]) -> int:
-    with connection.cursor() as cursor:
+def execute(sql: str, params: Sequence[Any] | dict[str, Any], *, prepare: bool = True) -> int:
+    with _cursor(prepare=prepare) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def _cursor(*, prepare: bool) -> Any:
+    """A cursor through Django's wrapper (its execute_wrappers see every statement).
+
+    On PostgreSQL, unless Django logs queries (DEBUG, tests capturing them: its log reads the query
+    back from a client-side cursor), a server-side binding cursor, and for `prepare` a prepared
+    statement: PostgreSQL parses and plans each of these hot statements once per connection instead
+    of on every message. Django's own cursors bind client-side and never prepare (prepare_threshold is
+    None for them, for connection poolers' sake); this module raises the connection's threshold out
+    of reach and asks for preparing explicitly.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or db.queries_logged:
+        return db.cursor()
+    db.ensure_connection()
+    raw = db.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    db.validate_thread_sharing()
+    return db.make_cursor(_PreparingCursor(raw) if prepare else psycopg.Cursor(raw))
+
+
+_NEVER_BY_COUNT = 2**31 - 1
+
+
+class _PreparingCursor(psycopg.Cursor[Any]):
+    def execute(  # type: ignore[override]
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -73,4 +105,4 @@ def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
     tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
-    return execute(head + ", ".join([placeholder] * len(rows)) + tail, params)
+    return execute(head + ", ".join([placeholder] * len(rows)) + tail, params, prepare=len(rows) == 1)
