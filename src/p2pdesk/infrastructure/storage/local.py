@@ -122,7 +122,7 @@ class LocalFileStore:
     def open(self, key: str) -> BinaryIO:
         batch = self._batch.get()
         if batch is not None and key in batch.held:
-            return cast(BinaryIO, open(batch.held[key].tmp, "rb"))  # noqa: SIM115 (the caller closes it)
+            return cast(BinaryIO, open(batch.held[key].tmp, "rb"))  # the caller closes it
         return cast(BinaryIO, self.path(key).open("rb"))
 
     def path(self, key: str) -> Path:
@@ -160,7 +160,7 @@ class LocalFileStore:
         for held in batch.held.values():
             try:
                 held.synced.result()
-            except BaseException as error:  # noqa: BLE001 (re-raised below, after the cleanup)
+            except BaseException as error:  # re-raised below, after the cleanup
                 failure = failure or error
         if failure is not None:  # none of them goes into place: nothing may refer to them
             for held in batch.held.values():
