@@ -97,12 +97,44 @@ def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int
     """INSERT model instances of one model in one statement (auto ids are not read back).
 
     With skip_conflicts a row that breaks a unique constraint is left out instead of failing the
-    transaction (ON CONFLICT DO NOTHING); the count of rows written tells the caller.
+    transaction (ON CONFLICT DO NOTHING); the count of rows written tells the caller. Several rows
+    without skip_conflicts go in by COPY on PostgreSQL: a multi-row INSERT's text is new for every
+    row count (psycopg splits it afresh each time, PostgreSQL parses it), COPY's is one per table and
+    costs both sides about half as much.
     """
     if not rows:
         return 0
-    fields, head = _columns(type(rows[0]))
+    model = type(rows[0])
+    fields, head = _columns(model)
+    values = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows]
+    db = connections[DEFAULT_DB_ALIAS]
+    if len(rows) > 1 and not skip_conflicts and db.vendor == "postgresql":
+        return _copy(db, _copy_sql(model), values)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
     tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    params = [value for row in values for value in row]
     return execute(head + ", ".join([placeholder] * len(rows)) + tail, params, prepare=len(rows) == 1)
+
+
+@cache
+def _copy_sql(model: type[models.Model]) -> str:
+    fields, _ = _columns(model)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+
+
+def _copy(db: Any, sql: str, values: list[list[Any]]) -> int:
+    """COPY the rows in, through Django's cursor wrapper: its execute_wrappers see one statement,
+    and its debug log (DEBUG, tests capturing queries) records it."""
+    db.ensure_connection()
+    cursor = (db.make_debug_cursor if db.queries_logged else db.make_cursor)(psycopg.Cursor(db.connection))
+
+    def run(sql: str, rows: list[list[Any]], many: bool, context: Any) -> int:
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+
+    with cursor:
+        return int(cursor._execute_with_wrappers(sql, values, many=True, executor=run))
