@@ -9,7 +9,7 @@ compilation, so the same code serves PostgreSQL and SQLite. Everything else stay
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -106,14 +106,58 @@ def insert(rows: Sequence[models.Model], *, skip_conflicts: bool = False) -> int
         return 0
     model = type(rows[0])
     fields, head = _columns(model)
-    values = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows]
     db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        preparers = _preparers(model)
+        values = [[prepare(row.__dict__[name]) for name, prepare in preparers] for row in rows]
+    else:
+        values = [[f.get_db_prep_save(getattr(row, f.attname), db) for f in fields] for row in rows]
     if len(rows) > 1 and not skip_conflicts and db.vendor == "postgresql":
         return _copy(db, _copy_sql(model), values)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
     params = [value for row in values for value in row]
     return execute(head + ", ".join([placeholder] * len(rows)) + tail, params, prepare=len(rows) == 1)
+
+
+# PostgreSQL takes these Python values for these fields as they are: the field's get_db_prep_save
+# (a chain of method calls, a tenth of the poller's time on the rows it writes) would hand back the
+# same object. Any other value, or field, still goes through it.
+_AS_IS: dict[type[models.Field[Any, Any]], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.BooleanField: bool,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.UUIDField: uuid.UUID,
+    models.DateTimeField: datetime,
+}
+
+
+@cache
+def _preparers(model: type[models.Model]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """For each column INSERT writes: the attribute holding its value, and how to prepare it."""
+    fields, _ = _columns(model)
+    return tuple((f.attname, _preparer(f)) for f in fields)
+
+
+def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    plain = _AS_IS.get(type(target))
+
+    def prepare(value: Any) -> Any:
+        if value is None or (type(value) is plain and (plain is not datetime or value.tzinfo is not None)):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
 
 
 @cache

@@ -2,7 +2,8 @@
 lets its units share, to spare round trips that the group's one transaction makes redundant:
 
 - team advisory locks: a transaction-level lock stays held until the group commits, so taking it
-  again for the next message of the same team is a round trip that changes nothing;
+  again for the next message of the same team is a round trip that changes nothing; the same goes
+  for an agent row the pool has locked (assignment_pool.lock_and_reload);
 - rows that stay put for the group's few milliseconds (a team, an SLA policy): read once;
 - rows written along the way (audit events, routing records, references, and the intake's tickets,
   thread entries and inbound log): held back and written in one multi-row INSERT per table just
@@ -32,6 +33,7 @@ M = TypeVar("M", bound=models.Model)
 @dataclass
 class GroupState:
     locked_teams: set[int] = field(default_factory=set)
+    locked_agents: set[int] = field(default_factory=set)  # agent rows locked FOR NO KEY UPDATE
     rows: dict[tuple[str, tuple[Any, ...]], tuple[Any, ...] | None] = field(default_factory=dict)
     pending: dict[type[models.Model], list[models.Model]] = field(default_factory=dict)
 
