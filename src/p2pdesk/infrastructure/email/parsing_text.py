@@ -78,7 +78,12 @@ def extract_reply(text: str, defects: list[str]) -> str:
     probe_lines, origin = _probe(lines)
     probe = "\n".join(probe_lines)
     try:
-        splitter = ReplySplitter(text=probe, languages=list(REPLY_LANGUAGES), **_reply_patterns()).read()
+        splitter = ReplySplitter(text=probe, languages=list(REPLY_LANGUAGES), **_reply_patterns())
+        if not splitter.HEADER_REGEX.search(splitter.text):
+            # No reply header ("On ... wrote:", "From:", a separator line): the splitter would find one
+            # reply, the whole text, after looking for signatures and disclaimers in it at some cost.
+            return text.strip()
+        splitter.read()
     except Exception:
         defects.append("reply extraction failed; new_text is the whole text")
         return text.strip()

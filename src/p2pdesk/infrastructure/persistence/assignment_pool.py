@@ -111,8 +111,11 @@ class DjangoAssignmentPool:
             return
         group = current_group()
         held = group.locked_teams if group is not None else set()  # a group's locks last till it commits
+        wanted = sorted(set(team_ids) - held)
+        if not wanted:
+            return
         with connection.cursor() as cursor:
-            for team_id in sorted(set(team_ids) - held):
+            for team_id in wanted:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TEAM_LOCK_NAMESPACE, team_id])
                 held.add(team_id)
 
