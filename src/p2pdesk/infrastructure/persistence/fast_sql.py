@@ -1,9 +1,14 @@
-"""Plain-cursor SQL for the few statements every ticket create runs.
+"""Plain-cursor SQL for the few statements every ticket create and every incoming message runs.
 
 Why: building a statement through the ORM costs about 0.4 ms of CPU each time (query cloning,
 expression resolution, compilation), four times the round trip itself; a create runs a dozen.
 These helpers keep the ORM's value adaptation (uuid, JSON, dates, per database) and only skip the
 compilation, so the same code serves PostgreSQL and SQLite. Everything else stays on the ORM.
+
+On PostgreSQL they also spare the database's side: a statement is bound server-side and prepared
+(parsed and planned once per connection; P2PDESK_DB_PREPARE=0 turns that off for poolers), and
+several rows go in by COPY. All of it still runs through Django's cursor wrapper, so
+connection.execute_wrapper and the debug query log see every statement.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
@@ -44,7 +50,8 @@ def _cursor(*, prepare: bool) -> Any:
     statement: PostgreSQL parses and plans each of these hot statements once per connection instead
     of on every message. Django's own cursors bind client-side and never prepare (prepare_threshold is
     None for them, for connection poolers' sake); this module raises the connection's threshold out
-    of reach and asks for preparing explicitly.
+    of reach and asks for preparing explicitly, unless P2PDESK_DB_PREPARE is off (a pooler that
+    cannot keep prepared statements).
     """
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql" or db.queries_logged:
@@ -54,7 +61,8 @@ def _cursor(*, prepare: bool) -> Any:
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _NEVER_BY_COUNT
     db.validate_thread_sharing()
-    return db.make_cursor(_PreparingCursor(raw) if prepare else psycopg.Cursor(raw))
+    preparing = prepare and settings.P2PDESK_DB_PREPARE
+    return db.make_cursor(_PreparingCursor(raw) if preparing else psycopg.Cursor(raw))
 
 
 _NEVER_BY_COUNT = 2**31 - 1
