@@ -19,6 +19,8 @@ P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched 
 P2PDESK_TRIAGE_TEAM  the team routing sends a message to when nothing is confident (default Triage)
 P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.8)
 DB_CONNECT_TIMEOUT, BROKER_CONNECT_TIMEOUT   seconds before an unreachable database/broker is given up (3)
+P2PDESK_DB_PREPARE  "0" behind a connection pooler that cannot keep prepared statements (PgBouncer in
+                    transaction mode before 1.21): the hot statements are then parsed every time (default 1)
 P2PDESK_WORKER_METRICS_PORT   a Celery worker serves its Prometheus metrics on this port (0: off)
 SENTRY_DSN         report errors to Sentry (needs the `sentry` extra); off when unset
 OTEL_ENABLED       "1" traces requests and tasks with OpenTelemetry (needs the `otel` extra; OTEL_* env)
@@ -115,6 +117,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             None, [DATABASES["default"]["OPTIONS"].get("options"), "-c client_connection_check_interval=2000"]
         )
     )
+# The few statements every ticket and message runs are prepared on PostgreSQL (persistence/fast_sql.py).
+P2PDESK_DB_PREPARE = os.environ.get("P2PDESK_DB_PREPARE", "1") == "1"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so concurrent writers queue instead of

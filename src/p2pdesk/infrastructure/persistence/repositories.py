@@ -16,7 +16,13 @@ from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, TicketStatus
 from p2pdesk.infrastructure.persistence import fast_sql
-from p2pdesk.infrastructure.persistence.group import insert_by_group_end, read_once_per_group
+from p2pdesk.infrastructure.persistence.group import (
+    held_back,
+    insert_by_group_end,
+    read_once_per_group,
+    replace_held_back,
+    see_held_back,
+)
 from p2pdesk.infrastructure.persistence.models import (
     ACTIVE_STATUSES,
     AgentRecord,
@@ -169,10 +175,16 @@ class DjangoTicketRepository:
         assert row is not None
         return int(row[0])
 
+    # Inside a commit group (mail intake) a new ticket's row is held back till the group's end
+    # (group.py). What intake does in a group (get, save, id_by_number, count_opened_by) also looks at
+    # the held-back rows; every other method writes them out first (see_held_back).
     def add(self, ticket: Ticket) -> None:
-        fast_sql.insert([_ticket_row(ticket)])
+        insert_by_group_end([_ticket_row(ticket)])
 
     def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
+        for held in held_back(TicketRecord):
+            if held.id == ticket_id:  # this group's new ticket: nobody else sees it, nothing to lock
+                return _ticket(held)
         rows = TicketRecord.objects.filter(id=ticket_id)
         if for_update:
             rows = rows.select_for_update(no_key=True)
@@ -180,9 +192,13 @@ class DjangoTicketRepository:
         return _ticket(row) if row else None
 
     def id_by_number(self, number: int) -> uuid.UUID | None:
+        for held in held_back(TicketRecord):
+            if held.number == number:
+                return held.id
         return TicketRecord.objects.filter(number=number).values_list("id", flat=True).first()
 
     def get_many(self, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Ticket]:
+        see_held_back(TicketRecord)
         tickets: list[Ticket] = []
         # Locks are taken in id order in every batch so two bulk updates cannot deadlock each other.
         for chunk in batched(sorted(ticket_ids)):
@@ -194,15 +210,19 @@ class DjangoTicketRepository:
 
     def save(self, ticket: Ticket) -> None:
         row = _ticket_row(ticket)
+        if replace_held_back(row):
+            return
         fields = [*_TICKET_FIELDS, *SLA_FIELDS]
         TicketRecord.objects.filter(id=ticket.id).update(**{f: getattr(row, f) for f in fields})
 
     def save_many(self, tickets: Sequence[Ticket]) -> None:
+        see_held_back(TicketRecord)
         # Twelve SLA columns more per row in the CASE expressions: only when some clock moved.
         fields = [*_TICKET_FIELDS, *SLA_FIELDS] if any(t.sla_changed for t in tickets) else _TICKET_FIELDS
         TicketRecord.objects.bulk_update([_ticket_row(t) for t in tickets], fields, batch_size=1000)
 
     def active_of_agents(self, agent_ids: Sequence[int]) -> list[ActiveTicketRef]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
         rows = rows.select_for_update(no_key=True)
         return [
@@ -213,16 +233,23 @@ class DjangoTicketRepository:
         ]
 
     def count_opened_by(self, requester_email: str, *, source: str, since: datetime) -> int:
+        held = sum(
+            1
+            for row in held_back(TicketRecord)
+            if row.requester_email == requester_email and row.source == source and row.created_at >= since
+        )
         rows = TicketRecord.objects.filter(
             requester_email=requester_email, created_at__gte=since, source=source
         )
-        return rows.count()
+        return held + rows.count()
 
     def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
         return set(rows.order_by().values_list("team_id", flat=True).distinct())
 
     def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(team_id=team_id, agent__isnull=True, status__in=ACTIVE_STATUSES)
         rows = rows.select_for_update(no_key=True).order_by("priority", "created_at", "id")
         return [
@@ -230,10 +257,12 @@ class DjangoTicketRepository:
         ]
 
     def active_ids_in_team(self, team_id: int) -> list[uuid.UUID]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(team_id=team_id, status__in=ACTIVE_STATUSES)
         return list(rows.values_list("id", flat=True))
 
     def reassign_bulk(self, changes: Sequence[tuple[uuid.UUID, int | None]], *, at: datetime) -> None:
+        see_held_back(TicketRecord)
         if not changes:
             return
         if connection.vendor == "postgresql":
