@@ -16,7 +16,10 @@ mailbox, one message after another, in one process:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import os
+import pstats
 import random
 import resource
 import shutil
@@ -24,13 +27,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import _common as common
 
-DB = common.BENCH_DB.rsplit("/", 1)[0] + "/p2pdesk_bench_intake"
+# Its own database (and lock file), so that it can run beside the other benchmarks; another name
+# (still p2pdesk_bench*) with BENCH_INTAKE_DATABASE_URL.
+DB = os.environ.get("BENCH_INTAKE_DATABASE_URL", common.BENCH_DB.rsplit("/", 1)[0] + "/p2pdesk_bench_intake")
 TARGET_PER_SECOND = 300.0
 TOPICS = [
     ("Invoice {n} missing from the supplier portal", "we uploaded invoice INV-{n} for EUR {amount} on 3 Nov"),
@@ -92,24 +98,49 @@ def setup_desk(tmp: Path, *, fresh_mailbox: bool = False) -> Any:
     return desk
 
 
-def ingest_all(desk: Any, raws: list[bytes], maildir: Path) -> tuple[float, dict[str, int]]:
+def ingest_all(desk: Any, raws: list[bytes], maildir: Path, *, profile: str | None = None) -> Polled:
     """Write the messages to the Maildir, then time the poller taking them all in."""
     new = maildir / "new"
     new.mkdir(parents=True, exist_ok=True)
     for i, raw in enumerate(raws):
         (new / f"{time.time_ns()}.{i}.bench").write_bytes(raw)
-    return poll(desk)
+    return poll(desk, profile=profile)
 
 
-def poll(desk: Any) -> tuple[float, dict[str, int]]:
+@dataclass
+class Polled:
+    seconds: float  # wall
+    cpu_seconds: float  # this process (the poller), user + system
+    outcomes: dict[str, int]
+    statements: dict[str, int]  # SQL statements by kind (verb + table), through Django's cursor
+    statement_seconds: dict[str, float]  # wall time waiting on them, by kind
+
+
+def poll(desk: Any, *, profile: str | None = None) -> Polled:
+    """One poll of the mailbox; with `profile` a file name, under cProfile (CPU time) saved there."""
+    from django.db import connection
+
     from p2pdesk.application.use_cases.poll_mailboxes import PollMailboxes
 
+    timer = common.StatementTimer()
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    cpu = time.process_time()
     started = time.perf_counter()
-    [result] = desk.poll_mailboxes(PollMailboxes(mailbox="default"))
+    with connection.execute_wrapper(timer):
+        if profiler is not None:
+            profiler.enable()
+        [result] = desk.poll_mailboxes(PollMailboxes(mailbox="default"))
+        if profiler is not None:
+            profiler.disable()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if result.error:
         raise SystemExit(f"poll failed: {result.error}")
-    return seconds, dict(result.outcomes)
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+    return Polled(seconds, cpu, dict(result.outcomes), dict(timer.counts), dict(timer.seconds))
 
 
 def peak_rss_mb() -> float:
@@ -130,14 +161,14 @@ def big_one(path: str) -> None:
         (Path(tmp) / "new").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, Path(tmp) / "new" / f"{time.time_ns()}.big.bench")
         before = peak_rss_mb()
-        seconds, outcomes = poll(desk)
+        polled = poll(desk)
         print(
             json.dumps(
                 {
                     "rss_before_mb": before,
                     "rss_peak_mb": peak_rss_mb(),
-                    "seconds": seconds,
-                    "outcomes": outcomes,
+                    "seconds": polled.seconds,
+                    "outcomes": polled.outcomes,
                 }
             )
         )
@@ -149,6 +180,11 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run part A under cProfile (CPU time), print the top functions and save the stats to FILE",
+    )
     parser.add_argument("--big-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.big_one:
@@ -158,22 +194,43 @@ def main() -> None:
     common.banner("Benchmark 5: mail intake end to end (one worker, PostgreSQL)")
     common.warn_if_busy("intake")
     common.recreate_database(DB)
-    common.migrate(DB)
+    # An empty file store too: a store that already holds the corpus from an earlier run would
+    # skip writing every file (content-addressed) and flatter the figures.
+    files = tempfile.TemporaryDirectory(prefix="p2pdesk-bench-files-")
+    os.environ["P2PDESK_FILES_DIR"] = files.name  # also for the child processes of part C
     common.setup_django(DB)
     rng = random.Random(20261122)
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         desk = setup_desk(Path(tmp))
         plain = [message(n, rng) for n in range(1, args.messages + 1)]
-        seconds, outcomes = ingest_all(desk, plain, Path(tmp))
-        rate = len(plain) / seconds
+        meter = common.CpuMeter(pg_url=DB)
+        polled = ingest_all(desk, plain, Path(tmp), profile=args.profile)
+        usage = meter.read()
+        rate = len(plain) / polled.seconds
+        statements = sum(polled.statements.values())
+        by_kind = ", ".join(f"{k} {v}" for k, v in sorted(polled.statements.items(), key=lambda kv: -kv[1]))
         result["plain"] = {
             "messages": len(plain),
-            "seconds": seconds,
+            "seconds": polled.seconds,
             "per_second": rate,
-            "outcomes": outcomes,
+            "outcomes": polled.outcomes,
+            "cpu_ms_per_message": polled.cpu_seconds / len(plain) * 1000,
+            "statements_per_message": statements / len(plain),
+            "statements": polled.statements,
+            "cpu": usage,
         }
-        print(f"A. {len(plain)} messages without attachments: {rate:.0f}/s ({seconds:.1f} s) {outcomes}")
+        print(
+            f"A. {len(plain)} messages without attachments: {rate:.0f}/s ({polled.seconds:.1f} s)"
+            f" {polled.outcomes}\n"
+            f"   poller CPU {result['plain']['cpu_ms_per_message']:.2f} ms/message (in process),"
+            f" {statements / len(plain):.2f} SQL statements/message"
+            f" ({by_kind})\n"
+            f"   cores busy: machine {usage['machine_cores']:.2f}, poller {usage['loadgen_cores']:.2f},"
+            f" PostgreSQL {usage['postgres_cores']:.2f}, anything else {usage['other_cores']:.2f}"
+            f"{' (under cProfile: slower)' if args.profile else ''}",
+            flush=True,
+        )
 
         count = max(100, args.messages // 5)
         mixed = [
@@ -183,14 +240,16 @@ def main() -> None:
             for n in range(count)
         ]
         megabytes = sum(len(r) for r in mixed) / 2**20
-        seconds, outcomes = ingest_all(desk, mixed, Path(tmp))
+        polled = ingest_all(desk, mixed, Path(tmp))
+        seconds = polled.seconds
         result["mixed"] = {
             "messages": count,
             "megabytes": megabytes,
             "seconds": seconds,
             "per_second": count / seconds,
             "mb_per_second": megabytes / seconds,
-            "outcomes": outcomes,
+            "outcomes": polled.outcomes,
+            "cpu_ms_per_message": polled.cpu_seconds / count * 1000,
         }
         print(
             f"B. {count} messages, 10% with a 100 KB-5 MB PDF ({megabytes:.0f} MB): "
@@ -242,6 +301,7 @@ def main() -> None:
         *[[f"intake peak RSS, {r['size_mb']} MB PDF", f"{r['rss_peak_mb']:.0f} MB", "flat", ""] for r in big],
     ]
     common.write_result("intake", result)
+    files.cleanup()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ LOG_LEVEL          INFO by default; logs are JSON lines on stdout
 P2PDESK_FILES_DIR  where raw messages and attachments are kept (default: $P2PDESK_DATA_DIR/files)
 P2PDESK_MAX_MESSAGE_BYTES / P2PDESK_MAX_ATTACHMENT_BYTES   intake limits (default 25 MB each)
 P2PDESK_AUTH_CACHE_SECONDS  how long a checked API token, its role and teams are trusted (default 10; 0 = off)
-DB_PREPARED_STATEMENTS  PostgreSQL: prepare the hot fixed statements once per connection (default 1; 0 = off)
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS   outgoing SMTP
 P2PDESK_REPLY_FROM, P2PDESK_MAIL_DOMAIN   From of agents' replies; domain of our Message-IDs
 P2PDESK_PUBLIC_URL  the desk's public https base URL (https://desk.example); set, it turns push on
@@ -18,8 +17,10 @@ P2PDESK_GMAIL_PUSH_AUDIENCE, P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT   the audience a
                     of the Pub/Sub push subscription's OIDC tokens (both needed for /hooks/gmail/)
 P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched (default Google's)
 P2PDESK_TRIAGE_TEAM  the team routing sends a message to when nothing is confident (default Triage)
-P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.6)
+P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.8)
 DB_CONNECT_TIMEOUT, BROKER_CONNECT_TIMEOUT   seconds before an unreachable database/broker is given up (3)
+P2PDESK_DB_PREPARE  "0" behind a connection pooler that cannot keep prepared statements (PgBouncer in
+                    transaction mode before 1.21): the hot statements are then parsed every time (default 1)
 P2PDESK_WORKER_METRICS_PORT   a Celery worker serves its Prometheus metrics on this port (0: off)
 SENTRY_DSN         report errors to Sentry (needs the `sentry` extra); off when unset
 OTEL_ENABLED       "1" traces requests and tasks with OpenTelemetry (needs the `otel` extra; OTEL_* env)
@@ -105,7 +106,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with a health check of kept connections that needs no round trip.
+    # Django's backend, with a health check of kept connections that needs no round trip and a
+    # create's last writes sent with its COMMIT (persistence/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "p2pdesk.infrastructure.persistence.postgresql"
     # Fail fast (503) while the database is unreachable instead of hanging on the OS's TCP timeout.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
@@ -119,6 +121,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             None, [DATABASES["default"]["OPTIONS"].get("options"), "-c client_connection_check_interval=2000"]
         )
     )
+# The few statements every ticket and message runs are prepared on PostgreSQL (persistence/fast_sql.py).
+P2PDESK_DB_PREPARE = os.environ.get("P2PDESK_DB_PREPARE", "1") == "1"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take the write lock up front, so concurrent writers queue instead of
@@ -132,7 +136,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 P2PDESK_TIME_ZONE = os.environ.get("P2PDESK_TIME_ZONE", "UTC")
 P2PDESK_TRIAGE_TEAM = os.environ.get("P2PDESK_TRIAGE_TEAM", "Triage")
-P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.6"))
+P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.8"))
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 
@@ -144,9 +148,6 @@ P2PDESK_MAX_MESSAGE_BYTES = int(os.environ.get("P2PDESK_MAX_MESSAGE_BYTES", 25 *
 P2PDESK_ENCRYPTION_KEY = os.environ.get("P2PDESK_ENCRYPTION_KEY") or None
 # How long a process trusts a checked API token (and its role and teams) before looking again.
 P2PDESK_AUTH_CACHE_SECONDS = float(os.environ.get("P2PDESK_AUTH_CACHE_SECONDS", "10"))
-# PostgreSQL: the few fixed statements every ticket create runs are prepared once per connection
-# (persistence/postgresql/base.py); 0 turns that off (for a transaction-mode connection pooler).
-P2PDESK_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") == "1"
 P2PDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("P2PDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
 
 # Outgoing mail (acknowledgements, agents' replies): SMTP when EMAIL_HOST is set, otherwise each

@@ -305,3 +305,39 @@ def test_a_message_that_fails_inside_a_poll_group_is_quarantined_and_the_rest_ta
     assert TicketRecord.objects.count() == 4
     assert InboundMessageRecord.objects.count() == 4
     assert sorted((maildir / "processed").iterdir()) == [maildir / "processed" / f"{n}" for n in range(1, 6)]
+
+
+def test_a_poll_group_takes_a_message_in_once_and_threads_replies_to_its_own_messages(
+    admin: APIClient, inbox: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    """A poll commits its messages as a group whose new tickets, thread entries and inbound records
+    are written at the group's end: a reply to a message of the same group must still thread onto it,
+    a message delivered twice must still count once (within the group, and when a later poll meets
+    it again: its group then conflicts on the inbound record and is redone message by message)."""
+    import json
+
+    from p2pdesk.infrastructure.persistence.models import InboundMessageRecord, TicketRecord
+
+    maildir = Path(inbox["mailbox"]["settings"]["path"])
+    (maildir / "new").mkdir(parents=True)
+    (maildir / "new" / "1").write_bytes(mime(1))
+    (maildir / "new" / "2").write_bytes(mime(2))
+    (maildir / "new" / "3").write_bytes(mime(3, Subject="Re: Invoice INV-1", In_Reply_To="<m1@acme.example>"))
+    (maildir / "new" / "4").write_bytes(mime(1))  # the same message again
+    (maildir / "new" / "5").write_bytes(mime(5, Subject="Re: Invoice", References="<m3@acme.example>"))
+    call_command("poll_mailboxes", "--mailbox", "default")
+    [polled] = json.loads(capsys.readouterr().out)
+    assert polled["outcomes"] == {"created": 2, "threaded": 2, "duplicate": 1}
+    [first, second] = TicketRecord.objects.order_by("number")
+    thread = admin.get(f"/api/v1/tickets/{first.id}/messages/").json()["results"]
+    assert sorted(m["message_id"] for m in thread) == [f"m{n}@acme.example" for n in (1, 3, 5)]
+    assert len(admin.get(f"/api/v1/tickets/{second.id}/messages/").json()["results"]) == 1
+
+    # Delivered again after it was committed (a crash before the mailbox was acknowledged), with new mail.
+    (maildir / "new" / "6").write_bytes(mime(2))
+    (maildir / "new" / "7").write_bytes(mime(7))
+    call_command("poll_mailboxes", "--mailbox", "default")
+    [polled] = json.loads(capsys.readouterr().out)
+    assert polled["outcomes"] == {"created": 1, "duplicate": 1}
+    assert TicketRecord.objects.count() == 3
+    assert InboundMessageRecord.objects.count() == 5  # 1, 2, 3, 5 and 7: duplicates are not logged

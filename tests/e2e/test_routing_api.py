@@ -201,6 +201,9 @@ def test_the_shipped_rules_load_once_and_route_in_four_languages(admin: APIClien
     assert "rules created" in capsys.readouterr().out
     call_command("load_default_routing")
     assert "0 teams created, 0 rules created" in capsys.readouterr().out
+    call_command("load_default_routing", "--update")  # this version's rules are already there
+    assert "0 rules created" in (out := capsys.readouterr().out)
+    assert "0 updated, 0 retired" in out
     teams = {t["name"]: t["id"] for t in admin.get("/api/v1/teams/").json()["results"]}
     cases = [
         ("Neue Bankverbindung", "Bitte zahlen Sie ab sofort auf unsere neue IBAN.", "Risk"),

@@ -12,6 +12,7 @@ import io
 import itertools
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -495,6 +496,9 @@ class FakeFileStore:
 
     def open(self, key: str) -> BinaryIO:
         return io.BytesIO(self.files[key])
+
+    def batch(self) -> AbstractContextManager[None]:
+        return nullcontext()  # kept in memory: nothing to make durable
 
 
 class FakeParser:

@@ -11,13 +11,15 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from p2pdesk.application.assigning import pick_agent
 from p2pdesk.application.errors import GroupConflict, TransientConflict
 from p2pdesk.application.principal import SYSTEM
+from p2pdesk.application.use_cases.manage_agents import CreateAgent
 from p2pdesk.application.use_cases.manage_teams import CreateTeam
 from p2pdesk.bootstrap import desk
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.infrastructure.events.metrics import PrometheusEventPublisher
-from p2pdesk.infrastructure.persistence.models import AuditEventRecord, TeamRecord
+from p2pdesk.infrastructure.persistence.models import AgentRecord, AuditEventRecord, TeamRecord
 from p2pdesk.infrastructure.persistence.secrets import SecretCipher
 from p2pdesk.infrastructure.persistence.unit_of_work import DjangoUnitOfWork, commit_group
 from p2pdesk.ports.repositories import AuditEntry
@@ -149,7 +151,7 @@ def audit(uow: DjangoUnitOfWork, note: str) -> None:
     uow.audit.append([AuditEntry(actor="system", at=datetime.now(UTC), event=event)])
 
 
-def test_a_group_writes_its_audit_rows_in_one_insert_before_it_commits(team: None) -> None:
+def test_a_group_writes_its_audit_rows_in_one_statement_before_it_commits(team: None) -> None:
     def two_units() -> None:
         with commit_group():
             for note in ("first", "second"):
@@ -158,8 +160,9 @@ def test_a_group_writes_its_audit_rows_in_one_insert_before_it_commits(team: Non
                     uow.commit()
                 assert not AuditEventRecord.objects.filter(action="team.noted").exists()  # held back
 
-    inserts = [sql for sql in statements(two_units) if sql.startswith('INSERT INTO "p2pdesk_audit_event"')]
-    assert len(inserts) == 1
+    writes = [sql for sql in statements(two_units) if sql.startswith(("INSERT", "COPY")) and "audit" in sql]
+    assert len(writes) == 1
+    assert writes[0].startswith('COPY "p2pdesk_audit_event"')  # several rows: by COPY on PostgreSQL
     notes = (
         AuditEventRecord.objects.filter(action="team.noted").order_by("id").values_list("after", flat=True)
     )
@@ -177,3 +180,36 @@ def test_held_back_rows_are_dropped_with_a_group_that_rolls_back(team: None) -> 
     with pytest.raises(GroupConflict):
         noted_then_failed()
     assert not AuditEventRecord.objects.filter(action="team.noted").exists()
+
+
+def test_a_group_locks_an_agent_row_once_and_still_sees_its_own_assignments(team: None) -> None:
+    """After a unit has locked an agent's row (held till the group commits), the next units take the
+    load best_candidates reads as it is: nobody else can change it, and it includes the group's own
+    assignments."""
+    [team_id] = TeamRecord.objects.values_list("id", flat=True)
+    desk().agents.create(CreateAgent(email="ap@x.example", name="AP", team_ids=[team_id]), SYSTEM)
+    seen: list[int] = []
+
+    def assign_three() -> None:
+        at = datetime.now(UTC)
+        for _ in range(3):
+            with unit() as uow:
+                uow.assignment.lock_teams([team_id])
+                team = uow.teams.get(team_id)
+                assert team is not None
+                load = pick_agent(uow, team, at=at)
+                assert load is not None
+                seen.append(load.assigned_today)
+                uow.assignment.record_assignments({load.agent_id: 1}, at=at)
+                uow.commit()
+
+    def grouped() -> None:
+        with commit_group():
+            assign_three()
+
+    locks = [sql for sql in statements(grouped) if "FOR NO KEY UPDATE" in sql]
+    assert len(locks) == 1
+    assert seen == [0, 1, 2]
+    assert AgentRecord.objects.get().assigned_today == 3
+    assign_three()  # outside a group every unit locks and reloads for itself
+    assert seen[3:] == [3, 4, 5]

@@ -193,3 +193,54 @@ def test_concurrent_puts_of_different_content(tmp_path: Path) -> None:
         with store.open(keys[index]) as fh:
             assert fh.read() == blob
     assert len(files_under(tmp_path)) == len(blobs)
+
+
+def test_a_batch_keeps_its_files_aside_until_it_ends_then_puts_them_in_place(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path)
+    kept = store.put(io.BytesIO(b"already here"))
+    with store.batch():
+        first = store.put(io.BytesIO(b"invoice 4711"))
+        again = store.put(io.BytesIO(b"invoice 4711"))
+        known = store.put(io.BytesIO(b"already here"))
+        with store.open(first.key) as fh:  # readable inside the batch ...
+            assert fh.read() == b"invoice 4711"
+        assert not (tmp_path / first.key).exists()  # ... but not in place before it is durable
+        assert len(list((tmp_path / ".tmp").iterdir())) == 1  # the twin and the known one dropped
+    assert (first, known) == (again, kept)
+    assert files_under(tmp_path) == sorted([tmp_path / first.key, tmp_path / kept.key])
+    with store.open(first.key) as fh:
+        assert fh.read() == b"invoice 4711"
+
+
+def test_a_batch_whose_block_fails_still_puts_its_files_in_place(tmp_path: Path) -> None:
+    """The poller redoes a failed group message by message with the files the group stored."""
+    store = LocalFileStore(tmp_path)
+    stored = []
+
+    def group() -> None:
+        with store.batch():
+            stored.append(store.put(io.BytesIO(b"raw message")))
+            raise RuntimeError("group conflict")
+
+    with pytest.raises(RuntimeError, match="group conflict"):
+        group()
+    assert files_under(tmp_path) == [tmp_path / stored[0].key]
+
+
+def test_a_batch_whose_files_cannot_be_made_durable_puts_nothing_in_place_and_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalFileStore(tmp_path)
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    def group() -> None:
+        with store.batch():
+            store.put(io.BytesIO(b"raw message"))
+            monkeypatch.setattr(os, "fsync", full_disk)  # the first one's fsync may be done already
+            store.put(io.BytesIO(b"another one"))
+
+    with pytest.raises(OSError, match="No space left"):
+        group()
+    assert files_under(tmp_path) == []

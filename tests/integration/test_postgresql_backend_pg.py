@@ -4,10 +4,6 @@ Health check of a kept connection: an idle healthy session passes without a roun
 the server ended fails and is replaced before the request's first query, and a session with
 something unread (a notification) still passes.
 
-Prepared statements: fast_sql's statements are prepared once per session and reused, show in
-captured queries with their values, and are not prepared when turned off; Django's cursors still
-bind on the client.
-
 Writes queued by fast_sql.execute_later: sent before the next statement of any kind, or with the
 COMMIT in one exchange; dropped by a rollback; a failing one fails the commit; not queued outside a
 transaction."""
@@ -20,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from p2pdesk.infrastructure.persistence import fast_sql
@@ -92,42 +87,6 @@ def test_an_unread_notification_does_not_make_the_connection_unusable() -> None:
         cursor.execute("UNLISTEN *")
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
-
-
-def prepared_statements() -> dict[str, int]:
-    """This session's prepared statements: text -> times a generic or custom plan ran."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        return {" ".join(text.split()): runs for text, runs in cursor.fetchall()}
-
-
-def fresh_connection() -> None:
-    connection.close()
-    connection.ensure_connection()
-
-
-def test_fast_sql_statements_are_prepared_once_and_reused() -> None:
-    fresh_connection()
-    for value in (1, 2, 3):
-        assert fast_sql.fetch_one("SELECT %s::int + 1", [value]) == (value + 1,)
-    assert prepared_statements() == {"SELECT $1::int + 1": 3}
-    with connection.cursor() as cursor:  # Django's own cursor: client-side binding, not prepared
-        cursor.execute("SELECT %s::int + 2", [1])
-    assert "SELECT $1::int + 2" not in prepared_statements()
-
-
-def test_captured_queries_show_a_prepared_statements_values() -> None:
-    with CaptureQueriesContext(connection) as captured:
-        fast_sql.fetch_one("SELECT %s::int + 1", [41])
-    assert [q["sql"] for q in captured.captured_queries] == ["SELECT 41::int + 1"]
-
-
-@override_settings(P2PDESK_PREPARED_STATEMENTS=False)
-def test_nothing_is_prepared_when_turned_off() -> None:
-    fresh_connection()
-    for value in (1, 2, 3, 4, 5, 6):
-        assert fast_sql.fetch_one("SELECT %s::int + 1", [value]) == (value + 1,)
-    assert prepared_statements() == {}
 
 
 @pytest.fixture

@@ -49,9 +49,20 @@ def test_fast_probabilities_are_scikit_learns(teams: int) -> None:
     probe = ["payment for invoice", "passport", "nothing related at all", *texts]
     expected = model._model.predict_proba(model._features(probe))
     assert np.allclose(model.probabilities(probe), expected)
+    for text, row in zip(probe, expected, strict=True):  # predict builds its one row by hand
+        label, probability = model.predict(text)
+        assert (label, probability) == (model._classes[int(row.argmax())], pytest.approx(row.max()))
     label, probability = model.predict("transfer not received")
     assert label == "pay"
     assert 0 < probability <= 1
+
+
+def test_accents_and_case_do_not_change_a_prediction() -> None:
+    model, _ = trained()
+    assert model.predict("CERTIFICATE OF INCORPORATION") == pytest.approx(
+        model.predict("certificate of incorporation")
+    )
+    assert model.predict("rémittance àdvice") == pytest.approx(model.predict("remittance advice"))
 
 
 def test_training_needs_two_teams_with_two_examples_each() -> None:

@@ -47,3 +47,26 @@ def test_the_extra_test_set_is_scored_whole_and_never_trained_on() -> None:
     assert scored["classifier_only"]["accuracy"] == 0.0
     assert scored["rules_only"]["accuracy"] == 0.0  # no rules: everything to Triage, never expected
     assert len(scored["mistakes"]) == len(mislabelled)
+
+
+def test_development_figures_never_look_at_the_test_split() -> None:
+    from p2pdesk.infrastructure.classifier.evaluation import cross_validate_routing, training_part
+
+    corpus = _messages("m", 12)
+    train, test = training_part(corpus)
+    dev = cross_validate_routing(corpus, [], TEAMS, triage_team="Triage", threshold=0.6, folds=3)
+    assert dev["messages"] == dev["test"] == len(train)  # every training message scored once, out of fold
+    # the split depends on labels and groups only: give the test split's messages the other team's words
+    test_groups = {m.group for m in test}
+    other = {"Alpha": "glacier violin pepper", "Beta": "walrus turbine saffron", "Triage": ""}
+    swapped = [
+        LabelledMessage(other[m.team], other[m.team], m.sender, m.team, m.group)
+        if m.group in test_groups
+        else m
+        for m in corpus
+    ]
+    assert training_part(swapped) == (train, [s for s in swapped if s.group in test_groups])
+    again = cross_validate_routing(swapped, [], TEAMS, triage_team="Triage", threshold=0.6, folds=3)
+    for key in ("rules_only", "classifier_only", "combined", "decided_by", "mistakes"):
+        assert again[key] == dev[key]
+    assert {m["subject"] for m in dev["mistakes"]} <= {m.subject for m in train}

@@ -185,3 +185,33 @@ def test_routing_text_drops_quoted_history_forward_headers_and_addresses() -> No
     assert "FYI" in text
     for gone in ("From:", "a@b.example", "www.vendor", "ticket opened", "wrote"):
         assert gone not in text
+
+
+def test_a_phrase_ending_in_a_space_must_end_a_word_and_inner_spaces_match_line_breaks() -> None:
+    po = Condition("subject", "contains_any", ["po ", "impersonat"])
+    assert po.holds(message(subject="PO 4500012345"))
+    assert po.holds(message(subject="about our PO."))
+    assert po.holds(message(subject="someone is impersonating us"))
+    assert not po.holds(message(subject="our policy"))
+    assert not po.holds(message(subject="the report"))
+    wrapped = Condition("body", "contains", "bank details")
+    assert wrapped.holds(message(body="our new bank\ndetails are attached"))
+
+
+def test_the_text_field_is_subject_and_body() -> None:
+    condition = Condition("text", "contains", "neue Bankverbindung")
+    assert condition.holds(message(subject="Neue Bankverbindung"))
+    assert condition.holds(message(body="Bitte beachten Sie unsere neue Bankverbindung."))
+    assert not condition.holds(message(subject="Bankverbindung", body="neu"))
+
+
+def test_phrase_lists_are_limited_in_count_and_length() -> None:
+    Condition("body", "contains_any", ["x" * 100] * 500)  # the limits themselves are fine
+    with pytest.raises(InvalidValue, match="1 to 500 phrases"):
+        Condition("body", "contains_any", ["x"] * 501)
+    with pytest.raises(InvalidValue, match="1 to 100 characters"):
+        Condition("body", "contains_any", ["ok", "x" * 101])
+    with pytest.raises(InvalidValue, match="1 to 100 characters"):
+        Condition("body", "contains", "x" * 101)
+    with pytest.raises(InvalidValue):
+        Condition("body", "contains_any", ["ok", "   "])

@@ -122,9 +122,15 @@ def test_bank_detail_changes_go_to_risk_whatever_the_model_says(fake: FakeDesk) 
         "Bitte beachten Sie unsere neue Bankverbindung ab sofort.",
         "Merci de noter notre nouveau RIB pour les prochains règlements.",
         "Les informamos de nuestra nueva cuenta bancaria para los pagos.",
+        "We have moved to a new bank: please pay to the account below from now on.",
+        "Por favor, abonen las facturas en otra cuenta, adjuntamos los nuevos datos de cuenta.",
     ):
         result = explain(fake, body, subject="Invoice 4471")
-        assert (result.team_name, result.priority) == ("Risk", 2), body
+        assert (result.team_name, result.priority, result.decided_by) == (
+            "Risk",
+            1,
+            "rule:Bank detail change requests go to Risk",
+        ), body
         assert "bank-details-change" in result.tags
 
 
@@ -213,3 +219,70 @@ def test_the_default_rule_set_loads_once(fake: FakeDesk) -> None:
 def test_a_malformed_default_rule_set_is_refused() -> None:
     with pytest.raises(ValidationFailed):
         parse_default_routing({"teams": [], "rules": [{"team": "AP"}]})
+
+
+def _shipped(version: int) -> dict[str, Any]:
+    """A small shipped set; version 2 rewords one rule, adds one and retires one of version 1."""
+    rules = [
+        {"name": "Bank changes", "team": "Risk", "priority": 2, "stop": True,
+         "conditions": [{"field": "body", "op": "contains_any", "value": ["new iban"]}]},
+        {"name": "Old invoices rule", "team": "Accounts Payable",
+         "conditions": [{"field": "body", "op": "contains", "value": "invoice"}]},
+        {"name": "Payments", "team": "Payments",
+         "conditions": [{"field": "body", "op": "contains", "value": "overdue"}]},
+    ]  # fmt: skip
+    data: dict[str, Any] = {
+        "teams": [{"name": n} for n in ("Accounts Payable", "Payments", "Risk", "Triage")]
+    }
+    if version == 1:
+        return {**data, "rules": rules}
+    rules[0] = {**rules[0], "priority": 1, "conditions": [
+        {"field": "text", "op": "contains_any", "value": ["new iban", "neue bankverbindung"]}]}  # fmt: skip
+    rules[1] = {"name": "Invoices", "team": "Accounts Payable",
+                "conditions": [{"field": "text", "op": "contains", "value": "invoice "}]}  # fmt: skip
+    return {**data, "rules": rules, "retired_rules": ["Old invoices rule"]}
+
+
+def test_an_update_brings_shipped_rules_to_the_new_version_audited(fake: FakeDesk) -> None:
+    fake.desk.load_default_routing(parse_default_routing(_shipped(1)), SYSTEM)
+    own = add_rule(fake, "my own rule", "Payments", ["remittance"])
+    payments = {r.name: r for r in fake.desk.routing_rules.list(SYSTEM)}["Payments"]
+    fake.desk.routing_rules.update(UpdateRule(payments.id, {"enabled": False}), SYSTEM)  # the admin's choice
+
+    kept = fake.desk.load_default_routing(parse_default_routing(_shipped(2)), SYSTEM)
+    assert (kept.rules_created, kept.rules_updated, kept.rules_retired) == (
+        1,
+        0,
+        0,
+    )  # without update: added only
+    assert explain(fake, "neue Bankverbindung").team_name != "Risk"
+
+    updated = fake.desk.load_default_routing(parse_default_routing(_shipped(2)), SYSTEM, update=True)
+    assert (updated.rules_created, updated.rules_updated, updated.rules_kept, updated.rules_retired) == (
+        0,
+        1,
+        2,
+        1,
+    )
+    rules = {r.name: r for r in fake.desk.routing_rules.list(SYSTEM)}
+    assert rules["Bank changes"].actions["priority"] == 1
+    assert explain(fake, "Bitte beachten Sie unsere neue Bankverbindung").team_name == "Risk"
+    assert not rules["Old invoices rule"].enabled  # retired: disabled, not deleted
+    assert not rules["Payments"].enabled  # an update leaves enabled as the admin set it
+    assert rules["my own rule"].id == own
+    assert rules["my own rule"].enabled
+    events = [e.event for e in fake.store.audit if e.event.action == "routing_rule.updated"]
+    assert {(e.entity_id, tuple(sorted(e.after))) for e in events[-2:]} == {
+        (str(rules["Bank changes"].id), ("actions", "conditions")),
+        (str(rules["Old invoices rule"].id), ("enabled",)),
+    }
+
+    again = fake.desk.load_default_routing(parse_default_routing(_shipped(2)), SYSTEM, update=True)
+    assert (again.rules_created, again.rules_updated, again.rules_retired) == (0, 0, 0)
+
+
+def test_a_default_rule_set_that_ships_a_retired_rule_is_refused() -> None:
+    data = _shipped(2)
+    data["retired_rules"] = ["Payments"]
+    with pytest.raises(ValidationFailed, match="retired"):
+        parse_default_routing(data)

@@ -18,7 +18,7 @@ class ModelGuess:
 
 @dataclass(frozen=True)
 class RoutingPolicy:
-    confidence_threshold: float = 0.6
+    confidence_threshold: float = 0.8
     triage_team_id: int | None = None  # where nothing confident sends a message
 
 

@@ -2,7 +2,10 @@
 
 Text conditions compare case- and accent-insensitively ("Überweisung" = "uberweisung"), so a rule
 written once catches the ways people type it; `contains` and `contains_any` find a phrase from
-the start of a word, so a short word does not match inside longer ones. Regular expressions run
+the start of a word, so a short word does not match inside longer ones ("rma" is not found in
+"information"), and its end is open so a stem finds its forms ("impersonat" finds
+"impersonating"); a phrase ending in a space must also end a word ("po " finds "PO 4500" and "PO."
+but not "policy"). The field `text` is the subject and the body. Regular expressions run
 on RE2, whose matching time is linear in the text whatever the pattern: a rule cannot hang intake
 with catastrophic backtracking, and a pattern RE2 cannot compile is refused when the rule is saved.
 """
@@ -23,6 +26,7 @@ from p2pdesk.domain.events import DomainEvent, RecordsEvents
 FIELDS = (
     "subject",
     "body",
+    "text",
     "from",
     "from_domain",
     "mailbox",
@@ -34,7 +38,8 @@ OPS = ("contains", "contains_any", "matches", "equals")
 MATCH_MODES = ("all", "any")
 NAME_MAX = 100
 PATTERN_MAX = 2000
-PHRASES_MAX = 500
+PHRASES_MAX = 500  # phrases in one contains_any
+PHRASE_MAX = 100  # characters in one phrase
 TAG_MAX = 50
 # RE2 refuses patterns whose compiled program would need more memory than this.
 _RE2_MAX_MEM = 8 << 20
@@ -53,9 +58,9 @@ def _re2_options() -> Any:
     return options
 
 
-def compile_pattern(pattern: str, *, what: str = "pattern") -> Any:
-    if not pattern or len(pattern) > PATTERN_MAX:
-        raise InvalidValue(f"{what} must be 1 to {PATTERN_MAX} characters")
+def compile_pattern(pattern: str, *, what: str = "pattern", limit: int = PATTERN_MAX) -> Any:
+    if not pattern or len(pattern) > limit:
+        raise InvalidValue(f"{what} must be 1 to {limit} characters")
     try:
         return re2.compile(pattern, options=_re2_options())
     except re2.error as error:
@@ -63,11 +68,24 @@ def compile_pattern(pattern: str, *, what: str = "pattern") -> Any:
         raise InvalidValue(f"{what} {pattern!r} is not a valid RE2 regular expression: {message}") from None
 
 
+def _phrase_pattern(phrase: str) -> str:
+    """From the start of a word; to the end of one too when the phrase ends in a space. Inner
+    runs of spaces match any run of spaces and line breaks ("bank  details" = "bank\ndetails")."""
+    words = fold(phrase).split()
+    pattern = r"\s+".join(re2.escape(w) for w in words)
+    if phrase.endswith(" ") and words[-1][-1:].isalnum():
+        pattern += r"\b"
+    return pattern
+
+
 def _phrases(phrases: Iterable[str]) -> Any:
     """Phrases found from the start of a word: "invoice" finds "Invoices" and "e-invoice", but
-    "rma" does not find "information" (the end is open, so stems like "impersonat" work)."""
+    "rma" does not find "information" (the end is open, so stems like "impersonat" work, unless
+    the phrase ends in a space)."""
     return compile_pattern(
-        r"\b(?:" + "|".join(re2.escape(fold(p)) for p in phrases) + ")", what="phrase list"
+        r"\b(?:" + "|".join(_phrase_pattern(p) for p in phrases) + ")",
+        what="phrase list",
+        limit=PHRASES_MAX * (PHRASE_MAX * 2 + 8),
     )
 
 
@@ -95,6 +113,8 @@ class RoutingInput:
             return [self.subject]
         if name == "body":
             return [self.body]
+        if name == "text":
+            return [self.subject, self.body]
         if name == "from":
             return [self.sender]
         if name == "from_domain":
@@ -130,8 +150,8 @@ class Condition:
         elif self.op == "contains_any":
             if not isinstance(value, list | tuple) or not value or len(value) > PHRASES_MAX:
                 raise InvalidValue(f"contains_any takes a list of 1 to {PHRASES_MAX} phrases")
-            if not all(isinstance(v, str) and v.strip() for v in value):
-                raise InvalidValue("contains_any phrases must be non-empty strings")
+            if not all(isinstance(v, str) and v.strip() and len(v) <= PHRASE_MAX for v in value):
+                raise InvalidValue(f"contains_any phrases must be strings of 1 to {PHRASE_MAX} characters")
             object.__setattr__(self, "value", list(value))
             # One RE2 alternation instead of a loop over phrases: one linear pass over the text.
             pattern = _phrases(value)
@@ -140,6 +160,8 @@ class Condition:
         elif self.op == "matches":
             pattern = compile_pattern(value)
         elif self.op == "contains":
+            if len(value) > PHRASE_MAX or not value.strip():
+                raise InvalidValue(f"contains takes a phrase of 1 to {PHRASE_MAX} characters")
             pattern = _phrases([value])
         else:
             pattern = None

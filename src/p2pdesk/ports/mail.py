@@ -7,6 +7,7 @@ upload) hand it bytes, and the application works on the frozen ParsedMessage it 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -67,6 +68,11 @@ class FileStore(Protocol):
         ...
 
     def open(self, key: str) -> BinaryIO: ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Puts inside the block may become durable only when it ends, all together; its end waits
+        for that (raising if it fails). Commit what refers to them after the block, never inside."""
+        ...
 
 
 class FileTooLarge(Exception):

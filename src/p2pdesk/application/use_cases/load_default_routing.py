@@ -1,7 +1,11 @@
 """Load the shipped rule set: its teams (the P2P teams and Triage) and rules, each once.
 
 Idempotent: a team or rule that already exists by name is left as it is (an admin may have tuned
-it), so running it again after an upgrade only adds what is new.
+it), so running it again after an upgrade only adds what is new. With `update`, shipped rules that
+exist by name take the shipped conditions, actions, position, match and stop (their `enabled` is
+left as the admin set it), and shipped rules of earlier versions that the set lists as retired are
+disabled, not deleted; each change is an audited rule update. Rules of the desk's own are never
+touched.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 from p2pdesk.application.errors import ValidationFailed
 from p2pdesk.application.principal import Principal
 from p2pdesk.application.transaction import run_in_transaction
-from p2pdesk.application.use_cases.manage_routing_rules import RoutingRuleHandlers, RuleFields
+from p2pdesk.application.use_cases.manage_routing_rules import RoutingRuleHandlers, RuleFields, UpdateRule
 from p2pdesk.application.use_cases.manage_teams import CreateTeam, TeamHandlers
 from p2pdesk.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -36,13 +40,16 @@ class DefaultRule:
 class DefaultRouting:
     teams: Sequence[DefaultTeam]
     rules: Sequence[DefaultRule]
+    retired_rules: Sequence[str] = ()  # names earlier versions shipped; disabled by an update
 
 
 @dataclass(frozen=True)
 class LoadedRouting:
     teams_created: int
     rules_created: int
-    rules_kept: int
+    rules_kept: int  # already there and left as they were
+    rules_updated: int = 0
+    rules_retired: int = 0
 
 
 def parse_default_routing(data: dict[str, Any]) -> DefaultRouting:
@@ -61,9 +68,13 @@ def parse_default_routing(data: dict[str, Any]) -> DefaultRouting:
                 stop=raw.get("stop", False),
             )
             rules.append(DefaultRule(fields, raw.get("team")))
+        retired = [str(name) for name in data.get("retired_rules", [])]
     except (KeyError, TypeError) as error:
         raise ValidationFailed(f"the default routing data is malformed: {error!r}") from None
-    return DefaultRouting(teams, rules)
+    shipped = {r.fields.name.casefold() for r in rules}
+    if len(shipped) != len(rules) or shipped & {name.casefold() for name in retired}:
+        raise ValidationFailed("the default routing data names a rule twice, or ships a retired rule")
+    return DefaultRouting(teams, rules, retired)
 
 
 class LoadDefaultRoutingHandler:
@@ -72,7 +83,9 @@ class LoadDefaultRoutingHandler:
         self._teams = teams
         self._rules = rules
 
-    def __call__(self, routing: DefaultRouting, principal: Principal) -> LoadedRouting:
+    def __call__(
+        self, routing: DefaultRouting, principal: Principal, *, update: bool = False
+    ) -> LoadedRouting:
         team_ids = run_in_transaction(self._uow_factory, self._live_team_ids)
         created_teams = 0
         for team in routing.teams:
@@ -81,11 +94,9 @@ class LoadDefaultRoutingHandler:
                     CreateTeam(name=team.name, description=team.description), principal
                 )
                 created_teams += 1
-        existing = {r.name.casefold() for r in self._rules.list(principal)}
-        created_rules = 0
+        existing = {r.name.casefold(): r for r in self._rules.list(principal)}
+        created = updated = retired = 0
         for rule in routing.rules:
-            if rule.fields.name.casefold() in existing:
-                continue
             actions = dict(rule.fields.actions)
             if rule.team is not None:
                 if rule.team.casefold() not in team_ids:
@@ -93,9 +104,28 @@ class LoadDefaultRoutingHandler:
                         f"default rule {rule.fields.name!r} names unknown team {rule.team!r}"
                     )
                 actions["team"] = team_ids[rule.team.casefold()]
-            self._rules.create(replace(rule.fields, actions=actions), principal)
-            created_rules += 1
-        return LoadedRouting(created_teams, created_rules, len(routing.rules) - created_rules)
+            fields = replace(rule.fields, actions=actions)
+            there = existing.get(fields.name.casefold())
+            if there is None:
+                self._rules.create(fields, principal)
+                created += 1
+            elif update:
+                changes = {
+                    "conditions": list(fields.conditions),
+                    "actions": fields.actions,
+                    "position": fields.position,
+                    "match": fields.match,
+                    "stop": fields.stop,
+                }
+                after = self._rules.update(UpdateRule(there.id, changes), principal)
+                updated += after != there
+        if update:
+            for name in routing.retired_rules:
+                old = existing.get(name.casefold())
+                if old is not None and old.enabled:
+                    self._rules.update(UpdateRule(old.id, {"enabled": False}), principal)
+                    retired += 1
+        return LoadedRouting(created_teams, created, len(routing.rules) - created - updated, updated, retired)
 
     @staticmethod
     def _live_team_ids(uow: UnitOfWork) -> dict[str, int]:

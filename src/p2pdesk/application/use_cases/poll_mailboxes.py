@@ -16,7 +16,7 @@ from p2pdesk.application.transaction import run_in_transaction
 from p2pdesk.application.use_cases.ingest_message import IngestMessageHandler
 from p2pdesk.domain.events import DomainEvent
 from p2pdesk.ports.intake import MailboxConfig
-from p2pdesk.ports.mail import FileStore
+from p2pdesk.ports.mail import FileStore, StoredFile
 from p2pdesk.ports.mailboxes import FetchedMessage, MailboxReaders, MailboxUnavailable, PollLock
 from p2pdesk.ports.unit_of_work import CommitGroup, UnitOfWork, UnitOfWorkFactory
 
@@ -101,20 +101,25 @@ class PollMailboxesHandler:
             reader.close()
 
     def _take_in(self, mailbox: MailboxConfig, messages: Sequence[FetchedMessage]) -> list[str]:
-        """Take messages in under one commit; after a conflict with another worker, one by one."""
-        stored = []
-        for message in messages:
-            with message.open() as raw:
-                stored.append(self._files.put(raw))
+        """Take messages in under one commit; after a conflict with another worker, one by one.
+
+        The raw messages and their attachments are written inside a file store batch that ends
+        (every file durable) before the group commits: nothing is committed, and so nothing
+        acknowledged, that refers to a file a crash could still lose.
+        """
+        stored: list[StoredFile] = []
 
         def take_all() -> list[str]:
             return [self._ingest.ingest(mailbox, file).outcome for file in stored]
 
         try:
-            with self._commit_group():
+            with self._commit_group(), self._files.batch():
+                for message in messages:
+                    with message.open() as raw:
+                        stored.append(self._files.put(raw))  # kept whatever happens next
                 return take_all()
         except GroupConflict:
-            return take_all()
+            return take_all()  # the batch has ended: the files are in place and durable
 
     def _save_cursor(self, mailbox_id: int, cursor: dict[str, object]) -> None:
         def work(uow: UnitOfWork) -> None:

@@ -26,5 +26,7 @@ def default_routing() -> DefaultRouting:
     return parse_default_routing(default_routing_data())
 
 
-def load_default_routing(desk: Desk, actor: Principal) -> LoadedRouting:
-    return desk.load_default_routing(default_routing(), actor)
+def load_default_routing(desk: Desk, actor: Principal, *, update: bool = False) -> LoadedRouting:
+    """Add the shipped teams and rules that are missing; with `update`, also bring shipped rules
+    that exist by name to this version and disable retired ones (see LoadDefaultRoutingHandler)."""
+    return desk.load_default_routing(default_routing(), actor, update=update)

@@ -98,6 +98,7 @@ class _Body:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     others: list[Message] = field(default_factory=list)
+    mimes: dict[int, _Mime] = field(default_factory=dict)  # by id(part): each part's read once
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,10 @@ class EmailMessageParser:
         if len(msg) == 0:
             defects.append("no headers")
 
+        index = hdr.header_index(msg)  # one pass over the headers for the twenty names read below
+
         def get(name: str) -> list[str]:
-            return hdr.raw_header_values(msg, name)
+            return index.get(name, [])
 
         subjects = get("subject")
         subject = hdr.clean_line(hdr.header_text(subjects[0], defects, "Subject")) if subjects else ""
@@ -180,10 +183,18 @@ class EmailMessageParser:
         forwarded: list[ParsedMessage] = []
         for part in body.others:
             self._attachment(
-                part, skeleton, len(attachments) + 1, cids, depth, attachments, forwarded, defects
+                part,
+                body.mimes[id(part)],
+                skeleton,
+                len(attachments) + 1,
+                cids,
+                depth,
+                attachments,
+                forwarded,
+                defects,
             )
 
-        top = _mime(msg, defects)
+        top = body.mimes.get(id(msg)) or _mime(msg, defects)  # a message of one part is its own leaf
         report_type = None
         if top.content_type == "multipart/report":
             report_type = (_param(msg, "report-type") or "").strip().lower() or None
@@ -213,7 +224,7 @@ class EmailMessageParser:
 
     def _classify(self, part: Message, body: _Body, defects: list[str]) -> None:
         """Body or attachment. An inline text part with a file name is both: shown, and kept as a file."""
-        mime = _mime(part, defects)
+        mime = body.mimes[id(part)] = _mime(part, defects)
         kind = mime.content_type
         if kind.startswith("multipart/") and not part.is_multipart():
             defects.append(f"{kind} without parts; its body kept as text")
@@ -240,6 +251,7 @@ class EmailMessageParser:
     def _attachment(
         self,
         part: Message,
+        mime: _Mime,
         skeleton: Skeleton,
         number: int,
         cids: set[str],
@@ -248,7 +260,6 @@ class EmailMessageParser:
         forwarded: list[ParsedMessage],
         defects: list[str],
     ) -> None:
-        mime = _mime(part, defects)
         content_ids = hdr.raw_header_values(part, "content-id")
         raw_id = hdr.unfold(content_ids[0]).strip(_ANGLES)[: hdr.MAX_ID_LENGTH] if content_ids else ""
         content_id = hdr.clean_line(raw_id) or None

@@ -91,6 +91,15 @@ def decode_bytes(data: bytes, declared: str | None, defects: list[str], where: s
     return data.decode("latin-1", errors="replace")
 
 
+def header_index(msg: Message) -> dict[str, list[str]]:
+    """Every raw value of every header, unparsed, by lower-case name, in order."""
+    index: dict[str, list[str]] = {}
+    for key, value in msg.raw_items():
+        if isinstance(value, str):
+            index.setdefault(key.lower(), []).append(value)
+    return index
+
+
 def raw_header_values(msg: Message, name: str) -> list[str]:
     """Every raw value of header `name` (case-insensitive), unparsed."""
     lname = name.lower()

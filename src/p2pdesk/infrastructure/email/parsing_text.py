@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from functools import cache
 
 import nh3
 from inscriptis import get_text
@@ -77,7 +78,12 @@ def extract_reply(text: str, defects: list[str]) -> str:
     probe_lines, origin = _probe(lines)
     probe = "\n".join(probe_lines)
     try:
-        splitter = ReplySplitter(text=probe, languages=list(REPLY_LANGUAGES)).read()
+        splitter = ReplySplitter(text=probe, languages=list(REPLY_LANGUAGES), **_reply_patterns())
+        if not splitter.HEADER_REGEX.search(splitter.text):
+            # No reply header ("On ... wrote:", "From:", a separator line): the splitter would find one
+            # reply, the whole text, after looking for signatures and disclaimers in it at some cost.
+            return text.strip()
+        splitter.read()
     except Exception:
         defects.append("reply extraction failed; new_text is the whole text")
         return text.strip()
@@ -98,6 +104,18 @@ def extract_reply(text: str, defects: list[str]) -> str:
     while reply and (not reply[-1] or _SEPARATOR_LINE.fullmatch(reply[-1])):
         reply.pop()
     return "\n".join(reply).strip() or text.strip()
+
+
+@cache
+def _reply_patterns() -> dict[str, re.Pattern[str]]:
+    """The splitter's three regular expressions for our languages, built once: it builds them for
+    every message otherwise (joining a few kilobytes of pattern text, then a cache lookup)."""
+    splitter = ReplySplitter(text="", languages=list(REPLY_LANGUAGES))
+    return {
+        "_header_regex": splitter.HEADER_REGEX,
+        "_disclaimers_regex": splitter.DISCLAIMERS_REGEX,
+        "_signature_regex": splitter.SIGNATURE_REGEX,
+    }
 
 
 def _probe(lines: list[str]) -> tuple[list[str], list[int]]:

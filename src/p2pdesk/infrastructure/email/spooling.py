@@ -21,7 +21,6 @@ import binascii
 import contextlib
 import hashlib
 import io
-import re
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -35,7 +34,9 @@ SPOOL_THRESHOLD = 256 * 1024  # bodies up to this size stay in the skeleton
 _LINE_CAP = 64 * 1024  # a line longer than this is read in pieces
 _HEADER_CAP = 1024 * 1024  # a header block longer than this is not a header block
 _MEMORY = 1024 * 1024  # spool files live in memory up to this size
-_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_BLOCK = 64 * 1024  # a spooled body is decoded and written this much at a time
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NOT_BASE64 = bytes(sorted(set(range(256)) - set(_BASE64_ALPHABET)))  # deleted by bytes.translate
 _DECODABLE = {"base64", "quoted-printable", "7bit", "8bit", "binary", ""}
 
 
@@ -59,7 +60,13 @@ class Skeleton:
 
 
 def skeletonise(raw: BinaryIO, threshold: int = SPOOL_THRESHOLD) -> Skeleton:
-    return _Splitter(threshold).run(raw)
+    # A message no bigger than the threshold has no body bigger than it: the skeleton is the message
+    # itself, byte for byte, and the line by line pre-pass (most of the mail there is) is spared.
+    head = raw.read(threshold + 1)
+    if len(head) <= threshold:
+        marker = f"X-P2pdesk-Spooled-{secrets.token_hex(8)}"
+        return Skeleton(head, marker, {}, hashlib.sha256(head).hexdigest(), len(head))
+    return _Splitter(threshold).run(head, raw)
 
 
 class _Decoder:
@@ -71,19 +78,33 @@ class _Decoder:
         self.size = 0
         self._quads = b""  # base64 characters not yet decoded (fewer than 4)
         self._held = b""  # the last line of a plain body: its line break belongs to the boundary
+        self._lines: list[bytes] = []  # fed, not yet decoded: decoded a block at a time
+        self._pending = 0
 
     def feed(self, line: bytes) -> None:
+        self._lines.append(line)
+        self._pending += len(line)
+        if self._pending >= _BLOCK:
+            self._decode()
+
+    def _decode(self) -> None:
+        """Decode the lines fed so far (whole lines: a block decodes as they would one by one)."""
+        if not self._lines:
+            return
         if self.encoding == "base64":
-            chars = self._quads + _BASE64_JUNK.sub(b"", line)
+            chars = self._quads + b"".join(self._lines).translate(None, _NOT_BASE64)
             whole = len(chars) - len(chars) % 4
             self._quads = chars[whole:]
             if whole:
                 self._write(binascii.a2b_base64(chars[:whole]))
-        else:  # line by line, one behind: the last line's break belongs to the boundary
-            self._write(self._held)
-            self._held = line
+        else:  # one line behind: the last line's break belongs to the boundary
+            self._write(self._held + b"".join(self._lines[:-1]))
+            self._held = self._lines[-1]
+        self._lines.clear()
+        self._pending = 0
 
     def finish(self) -> SpooledBody:
+        self._decode()
         if self.encoding == "base64":
             if self._quads:  # padding lost in transit: decode what is there, as the stdlib does
                 rest = self._quads + b"=" * (-len(self._quads) % 4)
@@ -111,12 +132,20 @@ class _Splitter:
         self.bodies: dict[str, SpooledBody] = {}
         self.boundaries: list[bytes] = []  # open multipart separators ("--" + boundary), innermost last
 
-    def run(self, raw: BinaryIO) -> Skeleton:
+    def run(self, head: bytes, raw: BinaryIO) -> Skeleton:
+        """`head`: what was read of `raw` already."""
         digest = hashlib.sha256()
         size = 0
 
         def lines() -> Iterator[bytes]:
             nonlocal size
+            start = io.BytesIO(head)
+            while line := start.readline(_LINE_CAP):
+                if not line.endswith(b"\n") and len(line) < _LINE_CAP:  # cut off where the head ends
+                    line += raw.readline(_LINE_CAP - len(line))
+                digest.update(line)
+                size += len(line)
+                yield line
             while line := raw.readline(_LINE_CAP):
                 digest.update(line)
                 size += len(line)

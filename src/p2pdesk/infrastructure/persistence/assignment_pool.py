@@ -104,27 +104,44 @@ WHERE t.id = m.team_id AND m.agent_id = %(agent)s
 class DjangoAssignmentPool:
     def __init__(self, desk_timezone: str) -> None:
         self._desk_timezone = desk_timezone
+        self._candidates: dict[tuple[int, int], AgentLoad] = {}  # the last best_candidates, in a group
 
     def lock_teams(self, team_ids: Sequence[int]) -> None:
         if connection.vendor != "postgresql":
             return
         group = current_group()
         held = group.locked_teams if group is not None else set()  # a group's locks last till it commits
+        wanted = sorted(set(team_ids) - held)
+        if not wanted:
+            return
         with connection.cursor() as cursor:
-            for team_id in sorted(set(team_ids) - held):
+            for team_id in wanted:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TEAM_LOCK_NAMESPACE, team_id])
                 held.add(team_id)
 
     def best_candidates(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:
         """The idle agent who waited longest (load 0 today), and the least-loaded agent."""
         rows = fast_sql.fetch_all(_CANDIDATES_SQL, [team_id, fast_sql.db_datetime(day_start), team_id])
-        return _loads_of(rows, day_start)
+        loads = _loads_of(rows, day_start)
+        if current_group() is not None:
+            self._candidates = {(team_id, load.agent_id): load for load in loads}
+        return loads
 
     def lock_and_reload(self, team_id: int, agent_id: int, *, day_start: datetime) -> AgentLoad | None:
+        group = current_group()
+        if group is not None and agent_id in group.locked_agents and team_id in group.locked_teams:
+            # Locked by an earlier unit of this group, under its team's lock, until the group commits:
+            # nobody else can have changed the load best_candidates has just read (assignments lock
+            # the agent row first; availability changes take the team locks first).
+            read = self._candidates.get((team_id, agent_id))
+            if read is not None:
+                return read
         sql = _LOCK_AND_RELOAD_SQL
         if connection.vendor == "postgresql":
             sql += " FOR NO KEY UPDATE OF a"
         loads = _loads_of(fast_sql.fetch_all(sql, [team_id, agent_id]), day_start)
+        if group is not None and loads and connection.vendor == "postgresql":
+            group.locked_agents.add(agent_id)
         return loads[0] if loads else None
 
     def loads(self, team_id: int, *, day_start: datetime) -> list[AgentLoad]:

@@ -14,6 +14,12 @@ from django.utils import timezone
 from p2pdesk.application.errors import IdempotencyRace
 from p2pdesk.domain.messages import AttachmentRef, Direction, TicketMessage
 from p2pdesk.infrastructure.persistence import fast_sql
+from p2pdesk.infrastructure.persistence.group import (
+    current_group,
+    held_back,
+    insert_by_group_end,
+    see_held_back,
+)
 from p2pdesk.infrastructure.persistence.models import (
     AttachmentRecord,
     InboundMessageRecord,
@@ -114,13 +120,41 @@ def _draft_fields(draft: MailboxDraft) -> dict[str, Any]:
 
 
 class DjangoInboundLog:
-    # Plain SQL for the statements every incoming message runs (see fast_sql).
+    """The once-per-(mailbox, key) log. Plain SQL for the statements every incoming message runs (see
+    fast_sql).
+
+    In a commit group (a poll) the rows are held back till the group's end (group.py), and `find`
+    only looks among them: a message polled from a mailbox is new but for a re-delivery after a crash
+    or a failed acknowledgement, and its row then meets the unique (mailbox, key) index when the group
+    writes its rows; the group rolls back and is redone one message at a time, where `find` reads the
+    table and reports the duplicate. That spares every polled message a round trip, for a group done
+    twice after a crash. (A concurrent worker taking the same message in meets the same index: there
+    was a race to lose already.)
+    """
+
     def find(self, mailbox_id: int | None, key: str) -> InboundRecord | None:
-        row = fast_sql.fetch_one(
-            "SELECT mailbox_id, message_id, raw_sha256, raw_key, outcome, reason, ticket_id, received_at"
-            " FROM p2pdesk_inbound_message WHERE mailbox_id = %s AND key_sha256 = %s",
-            [mailbox_id, digest(key)],
-        )
+        key_sha256 = digest(key)
+        for held in held_back(InboundMessageRecord):  # this group's own, not in the table yet
+            if held.mailbox_id == mailbox_id and held.key_sha256 == key_sha256:
+                row: tuple[Any, ...] | None = (
+                    held.mailbox_id,
+                    held.message_id,
+                    held.raw_sha256,
+                    held.raw_key,
+                    held.outcome,
+                    held.reason,
+                    held.ticket_id,
+                    held.received_at,
+                )
+                break
+        else:
+            if mailbox_id is not None and current_group() is not None:
+                return None  # the group's INSERT will tell (above)
+            row = fast_sql.fetch_one(
+                "SELECT mailbox_id, message_id, raw_sha256, raw_key, outcome, reason, ticket_id, received_at"
+                " FROM p2pdesk_inbound_message WHERE mailbox_id = %s AND key_sha256 = %s",
+                [mailbox_id, key_sha256],
+            )
         if row is None:
             return None
         mailbox, message_id, raw_sha256, raw_key, outcome, reason, ticket_id, received_at = row
@@ -150,8 +184,12 @@ class DjangoInboundLog:
             ticket_id=record.ticket_id,
             received_at=record.received_at,
         )
+        if current_group() is not None:
+            # Held back: a row another worker wrote meanwhile fails the group's INSERT, and the group
+            # is redone one message at a time, where the race is seen below.
+            insert_by_group_end([row])
         # ON CONFLICT rather than catching the error: no savepoint per message.
-        if fast_sql.insert([row], skip_conflicts=True) == 0:
+        elif fast_sql.insert([row], skip_conflicts=True) == 0:
             raise IdempotencyRace(record.key)
 
 
@@ -173,8 +211,8 @@ class DjangoThreadRepository:
             author=message.author,
             created_at=message.created_at,
         )
-        fast_sql.insert([row])
-        fast_sql.insert(
+        insert_by_group_end([row])
+        insert_by_group_end(
             [
                 AttachmentRecord(
                     message=row,
@@ -196,6 +234,10 @@ class DjangoThreadRepository:
         wanted = list(dict.fromkeys(digest(m) for m in message_ids if m))[:500]
         if not wanted:
             return None
+        # A reply to a message of this very group: its entry is held back (group.py), not in the table.
+        held = {row.message_id_sha256: row.ticket_id for row in held_back(TicketMessageRecord)}
+        if wanted[0] in held:  # the id that counts most: nothing in the table can beat it
+            return fast_sql.as_uuid(held[wanted[0]])
         marks = ", ".join(["%s"] * len(wanted))
         found = dict(
             fast_sql.fetch_all(
@@ -204,9 +246,11 @@ class DjangoThreadRepository:
                 wanted,
             )
         )
+        found.update((d, held[d]) for d in wanted if d in held)
         return next((fast_sql.as_uuid(found[d]) for d in wanted if d in found), None)
 
     def thread(self, ticket_id: uuid.UUID) -> list[TicketMessage]:
+        see_held_back(TicketMessageRecord, AttachmentRecord)
         rows = TicketMessageRecord.objects.filter(ticket_id=ticket_id).order_by("created_at", "id")
         return [ticket_message(row) for row in rows.prefetch_related("attachments")]
 

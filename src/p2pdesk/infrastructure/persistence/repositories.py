@@ -16,7 +16,14 @@ from p2pdesk.domain.agents import Agent
 from p2pdesk.domain.teams import Team
 from p2pdesk.domain.tickets import Priority, Reference, Ticket, TicketSource, TicketStatus
 from p2pdesk.infrastructure.persistence import fast_sql
-from p2pdesk.infrastructure.persistence.group import current_group, insert_by_group_end, read_once_per_group
+from p2pdesk.infrastructure.persistence.group import (
+    current_group,
+    held_back,
+    insert_by_group_end,
+    read_once_per_group,
+    replace_held_back,
+    see_held_back,
+)
 from p2pdesk.infrastructure.persistence.models import (
     ACTIVE_STATUSES,
     AgentRecord,
@@ -169,10 +176,19 @@ class DjangoTicketRepository:
         assert row is not None
         return int(row[0])
 
+    # Inside a commit group (mail intake) a new ticket's row is held back till the group's end
+    # (group.py). What intake does in a group (get, save, id_by_number, count_opened_by) also looks at
+    # the held-back rows; every other method writes them out first (see_held_back).
     def add(self, ticket: Ticket) -> None:
-        fast_sql.insert_later([_ticket_row(ticket)])  # with the next statement or the COMMIT
+        if current_group() is not None:
+            insert_by_group_end([_ticket_row(ticket)])
+        else:
+            fast_sql.insert_later(_ticket_row(ticket))  # with the next statement or the COMMIT
 
     def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
+        for held in held_back(TicketRecord):
+            if held.id == ticket_id:  # this group's new ticket: nobody else sees it, nothing to lock
+                return _ticket(held)
         rows = TicketRecord.objects.filter(id=ticket_id)
         if for_update:
             rows = rows.select_for_update(no_key=True)
@@ -180,9 +196,13 @@ class DjangoTicketRepository:
         return _ticket(row) if row else None
 
     def id_by_number(self, number: int) -> uuid.UUID | None:
+        for held in held_back(TicketRecord):
+            if held.number == number:
+                return held.id
         return TicketRecord.objects.filter(number=number).values_list("id", flat=True).first()
 
     def get_many(self, ticket_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Ticket]:
+        see_held_back(TicketRecord)
         tickets: list[Ticket] = []
         # Locks are taken in id order in every batch so two bulk updates cannot deadlock each other.
         for chunk in batched(sorted(ticket_ids)):
@@ -194,15 +214,19 @@ class DjangoTicketRepository:
 
     def save(self, ticket: Ticket) -> None:
         row = _ticket_row(ticket)
+        if replace_held_back(row):
+            return
         fields = [*_TICKET_FIELDS, *SLA_FIELDS]
         TicketRecord.objects.filter(id=ticket.id).update(**{f: getattr(row, f) for f in fields})
 
     def save_many(self, tickets: Sequence[Ticket]) -> None:
+        see_held_back(TicketRecord)
         # Twelve SLA columns more per row in the CASE expressions: only when some clock moved.
         fields = [*_TICKET_FIELDS, *SLA_FIELDS] if any(t.sla_changed for t in tickets) else _TICKET_FIELDS
         TicketRecord.objects.bulk_update([_ticket_row(t) for t in tickets], fields, batch_size=1000)
 
     def active_of_agents(self, agent_ids: Sequence[int]) -> list[ActiveTicketRef]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
         rows = rows.select_for_update(no_key=True)
         return [
@@ -213,16 +237,23 @@ class DjangoTicketRepository:
         ]
 
     def count_opened_by(self, requester_email: str, *, source: str, since: datetime) -> int:
+        held = sum(
+            1
+            for row in held_back(TicketRecord)
+            if row.requester_email == requester_email and row.source == source and row.created_at >= since
+        )
         rows = TicketRecord.objects.filter(
             requester_email=requester_email, created_at__gte=since, source=source
         )
-        return rows.count()
+        return held + rows.count()
 
     def teams_with_active_tickets(self, agent_ids: Sequence[int]) -> set[int]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(agent_id__in=agent_ids, status__in=ACTIVE_STATUSES)
         return set(rows.order_by().values_list("team_id", flat=True).distinct())
 
     def unassigned_backlog(self, team_id: int) -> list[ActiveTicketRef]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(team_id=team_id, agent__isnull=True, status__in=ACTIVE_STATUSES)
         rows = rows.select_for_update(no_key=True).order_by("priority", "created_at", "id")
         return [
@@ -230,10 +261,12 @@ class DjangoTicketRepository:
         ]
 
     def active_ids_in_team(self, team_id: int) -> list[uuid.UUID]:
+        see_held_back(TicketRecord)
         rows = TicketRecord.objects.filter(team_id=team_id, status__in=ACTIVE_STATUSES)
         return list(rows.values_list("id", flat=True))
 
     def reassign_bulk(self, changes: Sequence[tuple[uuid.UUID, int | None]], *, at: datetime) -> None:
+        see_held_back(TicketRecord)
         if not changes:
             return
         if connection.vendor == "postgresql":
@@ -300,27 +333,30 @@ def _ticket_row(ticket: Ticket) -> TicketRecord:
 class DjangoAuditLog:
     # Past this many entries PostgreSQL gets them through COPY, several times faster than INSERT.
     COPY_THRESHOLD = 500
+    LATER_MAX = 4  # up to this many (outside a commit group) go with the transaction's next statement
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
         if connection.vendor == "postgresql" and len(entries) >= self.COPY_THRESHOLD:
             self._copy(entries)
             return
-        write = insert_by_group_end if current_group() is not None else fast_sql.insert_later
-        for chunk in batched(entries, 100):
-            write(
-                [
-                    AuditEventRecord(
-                        at=entry.at,
-                        actor=entry.actor,
-                        action=entry.event.action,
-                        entity_type=entry.event.entity_type,
-                        entity_id=entry.event.entity_id,
-                        before=entry.event.before,
-                        after=entry.event.after,
-                    )
-                    for entry in chunk
-                ]
+        rows = [
+            AuditEventRecord(
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.event.action,
+                entity_type=entry.event.entity_type,
+                entity_id=entry.event.entity_id,
+                before=entry.event.before,
+                after=entry.event.after,
             )
+            for entry in entries
+        ]
+        if current_group() is None and len(rows) <= self.LATER_MAX:
+            for row in rows:  # a change's few events: sent with the next statement or the COMMIT
+                fast_sql.insert_later(row)
+            return
+        for chunk in batched(rows, 100):
+            insert_by_group_end(chunk)
 
     @staticmethod
     def _copy(entries: Sequence[AuditEntry]) -> None:

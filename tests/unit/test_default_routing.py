@@ -1,0 +1,574 @@
+"""The shipped rule set (default_routing.json) on messages written for these tests, in the four
+languages: bank-detail changes and fraud go to Risk whatever else the message says, each team's
+usual requests reach it, and signatures and footers do not mislead."""
+
+from __future__ import annotations
+
+import pytest
+
+from p2pdesk.application.use_cases.load_default_routing import parse_default_routing
+from p2pdesk.application.use_cases.manage_routing_rules import parse_actions, parse_conditions
+from p2pdesk.domain.routing_rules import (
+    PHRASE_MAX,
+    PHRASES_MAX,
+    RoutingInput,
+    RoutingRule,
+    RuleOutcome,
+    evaluate,
+)
+from p2pdesk.domain.routing_text import routing_text
+from p2pdesk.infrastructure.cli.default_routing import default_routing_data
+
+ROUTING = parse_default_routing(default_routing_data())
+TEAM_IDS = {team.name: n for n, team in enumerate(ROUTING.teams, start=1)}
+TEAM_NAMES = {n: name for name, n in TEAM_IDS.items()}
+RULES = [
+    RoutingRule(
+        id=n,
+        name=r.fields.name,
+        position=r.fields.position,
+        enabled=True,
+        match=r.fields.match,
+        conditions=parse_conditions(r.fields.conditions),
+        actions=parse_actions(dict(r.fields.actions, team=TEAM_IDS[r.team] if r.team else None)),
+        stop=r.fields.stop,
+    )
+    for n, r in enumerate(ROUTING.rules, start=1)
+]
+
+
+def route(subject: str, body: str = "") -> tuple[str, RuleOutcome]:
+    outcome = evaluate(RULES, RoutingInput(subject=subject, body=routing_text(body)))
+    return TEAM_NAMES.get(outcome.team_id or 0, "Triage"), outcome
+
+
+BANK_CHANGES = [
+    (
+        "Important update",
+        "Due to a merger we have moved to a new bank. Please use the account below from now on.",
+    ),
+    (
+        "Invoice 5521",
+        "Kindly note that our bank details have changed; the new IBAN is on the attached letter.",
+    ),
+    ("Payment of invoice 77", "Please remit to another account this time, details attached."),
+    ("Updated remittance instructions", "Our payment instructions have been updated, effective immediately."),
+    ("Rechnung 4471", "Bitte beachten Sie unsere neue Bankverbindung ab dem 1. Juli."),
+    (
+        "Wichtig",
+        "Unsere Bankverbindung hat sich geändert. Bitte überweisen Sie künftig auf das folgende Konto.",
+    ),
+    (
+        "Facture 2026-88",
+        "Veuillez trouver nos nouvelles coordonnées bancaires pour vos prochains règlements.",
+    ),
+    ("Changement de banque", "Merci de mettre à jour notre RIB : nous changeons d'établissement."),
+    ("Factura 3340", "Les comunicamos nuestros nuevos datos bancarios para los próximos pagos."),
+    (
+        "Aviso",
+        "Por favor, a partir de ahora abonen las facturas en otra cuenta, "
+        "les adjuntamos los nuevos datos de cuenta.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("subject", "body"), BANK_CHANGES)
+def test_bank_detail_changes_go_to_risk_urgently_and_finally(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert team == "Risk"
+    assert outcome.priority == 1
+    assert outcome.final  # the classifier is not asked
+    assert "bank-details-change" in outcome.tags
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        (
+            "Strange email",
+            "Someone is sending invoices pretending to be our finance team. We did not send them.",
+        ),
+        ("Verdächtige E-Mail", "Eine E-Mail im Namen unseres Geschäftsführers verlangt eine Überweisung."),
+        ("Courriel frauduleux", "Un message se faisant passer pour notre comptable demande un virement."),
+        ("Correo sospechoso", "Alguien se hace pasar por nuestro director y pide una transferencia."),
+    ],
+)
+def test_fraud_signals_go_to_risk(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.priority, outcome.final) == ("Risk", 1, True)
+    assert "fraud-signal" in outcome.tags
+
+
+TEAM_REQUESTS = [
+    ("Accounts Payable", "Credit note for returned goods", "Please find our credit note CN-118 attached."),
+    ("Accounts Payable", "Rechnungskorrektur", "Auf unserer Rechnung 4410 ist der Steuersatz falsch."),
+    ("Accounts Payable", "Relevé de compte", "Merci de rapprocher notre relevé de votre comptabilité."),
+    ("Accounts Payable", "Factura rectificativa", "Les enviamos la factura rectificativa de la 2026/77."),
+    ("Payments", "Overdue invoices", "Three invoices are now 40 days past due. When will you pay?"),
+    ("Payments", "Zahlungserinnerung", "Die Rechnung 5512 ist seit zwei Wochen überfällig."),
+    ("Payments", "Avis de virement", "Pouvez-vous nous envoyer le détail du règlement reçu hier ?"),
+    ("Payments", "Pago pendiente", "La factura 3340 está vencida y no hemos recibido el pago."),
+    ("Inventory", "Damaged goods", "Two of the pallets arrived damaged, photos attached."),
+    ("Inventory", "Falsche Ware geliefert", "Statt Artikel 10-200 wurde Artikel 10-020 geliefert."),
+    ("Inventory", "Livraison incomplète", "Il manque deux colis sur le bon de livraison."),
+    ("Inventory", "Entrega incompleta", "Faltan tres cajas respecto al albarán."),
+    ("Procurement", "Purchase requisition approval", "My requisition is still waiting for approval."),
+    ("Procurement", "Bestellung ändern", "Bitte die Bestellmenge der Bestellung 4500012 anpassen."),
+    ("Procurement", "Demande de devis", "Pouvez-vous nous adresser un devis pour 200 pièces ?"),
+    ("Procurement", "Solicitud de compra", "Mi solicitud de compra sigue pendiente de aprobación."),
+    (
+        "Vendor Management",
+        "New supplier registration",
+        "We would like to become a supplier; which form do you need?",
+    ),
+    ("Vendor Management", "Adressänderung", "Ab 1. Mai gilt unsere neue Adresse, bitte Stammdaten anpassen."),
+    (
+        "Vendor Management",
+        "Accès au portail fournisseur",
+        "Je n'arrive plus à me connecter, mot de passe bloqué.",
+    ),
+    ("Vendor Management", "Cambio de razón social", "Nuestra razón social ha cambiado tras la fusión."),
+    (
+        "KYC",
+        "Documents for your review",
+        "Attached: certificate of incorporation and the director's passport.",
+    ),
+    ("KYC", "KYC-Unterlagen", "Anbei der Handelsregisterauszug und die Gesellschafterliste."),
+    ("KYC", "Pièces demandées", "Voici l'extrait Kbis et la pièce d'identité du gérant."),
+    ("KYC", "Titular real", "Les enviamos la declaración de titularidad real y el DNI del apoderado."),
+    ("Triage", "Hello", "Could you call me back when you have a minute?"),
+    ("Triage", "Rückruf", "Bitte rufen Sie mich zurück."),
+    ("Triage", "Question", "À qui dois-je m'adresser ?"),
+    ("Triage", "Hola", "¿Me pueden llamar, por favor?"),
+]
+
+
+# Less keyword-like: how vendors and colleagues actually put it.
+TEAM_REQUESTS += [
+    (
+        "Accounts Payable",
+        "Invoice resubmission",
+        "Our invoice was rejected because the PO number was missing; attached is the corrected version.",
+    ),
+    (
+        "Accounts Payable",
+        "Query on invoice 9981",
+        "Can you confirm invoice 9981 has been received and entered for processing?",
+    ),
+    (
+        "Accounts Payable",
+        "Rechnung 2026-114",
+        "Können Sie bestätigen, dass unsere Rechnung bei Ihnen eingegangen ist?",
+    ),
+    (
+        "Accounts Payable",
+        "Facture en double",
+        "Nous avons envoyé la facture 7781 deux fois par erreur, merci de ne traiter qu'un exemplaire.",
+    ),
+    (
+        "Accounts Payable",
+        "Factura sin número de pedido",
+        "Nos han devuelto la factura porque no figura el número de pedido.",
+    ),
+    (
+        "Payments",
+        "Invoice 1203",
+        "Could you let us know when invoice 1203 is scheduled for payment? It is now 30 days overdue.",
+    ),
+    (
+        "Payments",
+        "Unidentified receipt",
+        "We received 5,000 GBP yesterday without any reference. Please send the remittance advice.",
+    ),
+    (
+        "Payments",
+        "Betrag zu Rechnung 9912",
+        "Sie haben nur 800 EUR statt 1.000 EUR überwiesen. Bitte überweisen Sie den Restbetrag.",
+    ),
+    ("Payments", "Facture 5521", "Sauf erreur de notre part, la facture 5521 reste impayée à ce jour."),
+    (
+        "Payments",
+        "Transferencia no recibida",
+        "¿Podrían enviarnos el justificante de la transferencia? No vemos el pago en nuestra cuenta.",
+    ),
+    (
+        "Inventory",
+        "Delivery short by 2 boxes",
+        "Your driver delivered 18 boxes today but the delivery note lists 20.",
+    ),
+    (
+        "Inventory",
+        "PO 4500011111",
+        "Please post the goods receipt for PO 4500011111 so our invoice can be matched.",
+    ),
+    (
+        "Inventory",
+        "Beschädigte Lieferung",
+        "Die Lieferung von heute ist beschädigt angekommen, die Verpackung war aufgerissen.",
+    ),
+    (
+        "Inventory",
+        "Produits défectueux",
+        "Plusieurs pièces reçues sont défectueuses, nous souhaitons les retourner.",
+    ),
+    (
+        "Inventory",
+        "Devolución de material",
+        "Queremos devolver 20 unidades defectuosas. ¿Nos envían una etiqueta de devolución?",
+    ),
+    (
+        "Procurement",
+        "Quote request",
+        "Could you send us a quotation for 500 units of item X-200 with delivery in May?",
+    ),
+    (
+        "Procurement",
+        "Order confirmation",
+        "We accepted your offer by phone but have not received the official purchase order yet.",
+    ),
+    ("Procurement", "Ersatzteile", "Bitte senden Sie uns ein Angebot für die folgenden Ersatzteile."),
+    ("Procurement", "Commande 4500099", "Merci d'annuler la commande 4500099 : le projet est reporté."),
+    (
+        "Procurement",
+        "Pedido bloqueado",
+        "Tengo un pedido pendiente de aprobación y mi responsable está de baja.",
+    ),
+    (
+        "Vendor Management",
+        "Company details",
+        "Our registered office has moved to 1 King Street, Leeds. Please update your records.",
+    ),
+    (
+        "Vendor Management",
+        "Portal password",
+        "I can't log in to the supplier portal, the password reset link does not work.",
+    ),
+    (
+        "Vendor Management",
+        "Neuer Ansprechpartner",
+        "Ab sofort ist Frau Keller Ihre Ansprechpartnerin für alle Bestellungen.",
+    ),
+    (
+        "Vendor Management",
+        "Nouveau fournisseur",
+        "Nous souhaitons travailler avec vous. Quelles sont les démarches pour être référencés ?",
+    ),
+    (
+        "Vendor Management",
+        "Actualización de datos",
+        "Hemos cambiado nuestro domicilio social. Por favor, actualicen sus registros.",
+    ),
+    (
+        "KYC",
+        "Ownership information",
+        "As requested, here is our group structure and the ultimate beneficial owners.",
+    ),
+    (
+        "KYC",
+        "Annual review",
+        "Your annual KYC review asks for an updated certificate of good standing; attached.",
+    ),
+    ("KYC", "Geschäftsführer", "Anbei die Kopie des Reisepasses unseres neuen Geschäftsführers."),
+    (
+        "KYC",
+        "Documents",
+        "Veuillez trouver ci-joint les statuts à jour et la liste des bénéficiaires effectifs.",
+    ),
+    (
+        "KYC",
+        "Documentación solicitada",
+        "Adjuntamos las escrituras de constitución y el poder notarial del firmante.",
+    ),
+    ("Risk", "Change of bank account", "From today all payments should go to our new account at Metro Bank."),
+    ("Risk", "Screening", "Our screening flagged the new freight forwarder against the OFAC sanctions list."),
+    (
+        "Risk",
+        "Geänderte Zahlungsdaten",
+        "Wir haben ein neues Konto bei einer anderen Bank eröffnet, bitte zahlen Sie nur noch dorthin.",
+    ),
+    (
+        "Risk",
+        "Virement urgent",
+        "Procédez à un virement urgent pour une acquisition confidentielle, n'en parlez à personne.",
+    ),
+    (
+        "Risk",
+        "Cambio de banco",
+        "Hemos trasladado nuestras cuentas a otra entidad; les remitimos el nuevo IBAN.",
+    ),
+    (
+        "Triage",
+        "Quick question",
+        "Hi, I have a question about working with your company. Who should I speak to?",
+    ),
+    ("Triage", "Abwesenheit", "Ich bin bis 15. August im Urlaub und lese E-Mails nur unregelmäßig."),
+    (
+        "Triage",
+        "Invitation",
+        "Nous organisons une journée portes ouvertes le 12 juin et serions ravis de vous accueillir.",
+    ),
+    ("Triage", "Felices fiestas", "Les deseamos unas felices fiestas y un próspero año nuevo."),
+]
+
+TEAM_REQUESTS += [
+    (
+        "Accounts Payable",
+        "Invoice not in your system",
+        "Our invoice INV-4411 does not appear in your portal although we uploaded it on Monday.",
+    ),
+    (
+        "Accounts Payable",
+        "Gutschrift fehlt",
+        "Für die Retoure vom März haben wir noch keine Gutschrift erhalten.",
+    ),
+    (
+        "Accounts Payable",
+        "Facture non conforme",
+        "Votre service nous a retourné la facture car le numéro de commande est absent.",
+    ),
+    (
+        "Accounts Payable",
+        "Duplicado",
+        "¿Nos pueden enviar un duplicado de la factura 2026/118? No la encontramos.",
+    ),
+    (
+        "Payments",
+        "Payment confirmation needed",
+        "Can you send us proof of payment for invoice 8812? Our bank cannot find it.",
+    ),
+    (
+        "Payments",
+        "Überweisung fehlt",
+        "Die Überweisung wurde angeblich am 3. Mai ausgeführt, "
+        "auf unserem Konto ist aber nichts eingegangen.",
+    ),
+    (
+        "Payments",
+        "Virement en double",
+        "Nous avons reçu deux fois le même virement pour la facture 4410. Souhaitez-vous un remboursement ?",
+    ),
+    (
+        "Payments",
+        "Facturas vencidas",
+        "Les rogamos procedan al pago de las facturas vencidas a la mayor brevedad.",
+    ),
+    ("Inventory", "Wrong colour delivered", "We received the chairs in black instead of grey as ordered."),
+    ("Inventory", "Mengendifferenz", "Beim Wareneingang haben wir 5 Stück mehr gezählt als bestellt."),
+    ("Inventory", "Colis abîmé", "Le colis est arrivé ouvert et deux articles manquent."),
+    ("Inventory", "Material dañado", "La mercancía llegó con la caja rota y varias piezas dañadas."),
+    (
+        "Procurement",
+        "Need to buy laptops",
+        "We need 10 new laptops for the sales team. What is the process to order them?",
+    ),
+    ("Procurement", "Freigabe", "Meine Bestellanforderung muss noch freigegeben werden, wer ist zuständig?"),
+    (
+        "Procurement",
+        "Nouveau tarif",
+        "Notre fournisseur annonce une hausse de prix de 5 % au 1er janvier. Faut-il renégocier le contrat ?",
+    ),
+    (
+        "Procurement",
+        "Repuestos",
+        "Necesitamos cursar un pedido de repuestos para la línea 3, ¿quién lo puede aprobar?",
+    ),
+    (
+        "Vendor Management",
+        "Trading name",
+        "From 1 March we will trade as Northgate Solutions Ltd. Please update your supplier records.",
+    ),
+    (
+        "Vendor Management",
+        "Steuernummer geändert",
+        "Unsere Umsatzsteuer-ID hat sich geändert, bitte in Ihren Stammdaten anpassen.",
+    ),
+    (
+        "Vendor Management",
+        "Changement d'interlocuteur",
+        "Notre responsable commercial change, merci d'ajouter M. Dupont comme contact.",
+    ),
+    ("Vendor Management", "Alta", "¿Qué necesitan para darnos de alta como proveedor en su sistema?"),
+    ("KYC", "Identity documents", "Please find attached the ID of our new authorised signatory."),
+    ("KYC", "Transparenzregister", "Anbei der Auszug aus dem Transparenzregister wie angefordert."),
+    (
+        "KYC",
+        "Revue annuelle",
+        "Dans le cadre de votre revue annuelle, voici notre Kbis de moins de trois mois.",
+    ),
+    (
+        "KYC",
+        "Documentación KYC",
+        "Les remitimos el certificado de titularidad real y copia del pasaporte del administrador.",
+    ),
+    (
+        "Risk",
+        "Our account details",
+        "We have changed our bank. Please amend our records before the next payment run.",
+    ),
+    (
+        "Risk",
+        "Is this email genuine?",
+        "We received an invoice with your logo but from a different email domain. Is it genuine?",
+    ),
+    ("Risk", "Achtung", "Derzeit kursieren gefälschte Rechnungen in unserem Namen."),
+    ("Risk", "Modification RIB", "Veuillez noter notre nouveau RIB ci-joint pour les paiements à venir."),
+    ("Risk", "Cuenta", "Desde este mes cobramos en una cuenta distinta; adjuntamos el certificado bancario."),
+    ("Triage", "Following up", "Just following up on my previous email, any news?"),
+    ("Triage", "Kurze Frage", "Haben Sie kurz Zeit für ein Telefonat diese Woche?"),
+    ("Triage", "Horaires", "Notre service client sera joignable de 9 h à 17 h à partir de lundi."),
+    ("Triage", "Gracias", "Muchas gracias por su ayuda con todo."),
+]
+
+TEAM_REQUESTS += [
+    (
+        "Accounts Payable",
+        "Missing VAT number",
+        "Our invoice 4471 cannot be processed because our VAT number is missing. We will reissue it.",
+    ),
+    (
+        "Accounts Payable",
+        "Rechnung doppelt",
+        "Unsere Rechnung 880 ist zweimal bei Ihnen eingegangen. Bitte nur einmal buchen.",
+    ),
+    ("Accounts Payable", "Avoir à déduire", "Merci de déduire notre avoir AV-12 de la prochaine facture."),
+    (
+        "Accounts Payable",
+        "Factura con datos erróneos",
+        "La factura 2026/90 tiene mal el CIF. Les enviaremos una nueva, anulen la anterior.",
+    ),
+    (
+        "Payments",
+        "Part payment received",
+        "We received 2,000 of the 5,000 due on invoice 332. Is the balance on its way?",
+    ),
+    (
+        "Payments",
+        "Zahlung nicht eingegangen",
+        "Bis heute ist keine Zahlung für die Rechnung 1180 bei uns eingegangen.",
+    ),
+    (
+        "Payments",
+        "Virement non reçu",
+        "Vous indiquez avoir payé la facture 77 le 2 mai mais nous ne voyons rien sur notre compte.",
+    ),
+    (
+        "Payments",
+        "Abono pendiente",
+        "¿Cuándo tienen previsto abonar la factura 1533? Ya pasó la fecha de vencimiento.",
+    ),
+    (
+        "Inventory",
+        "Goods not as described",
+        "The cable drums we received are 50 m instead of 100 m. Please collect and replace them.",
+    ),
+    (
+        "Inventory",
+        "Retoure anmelden",
+        "Wir möchten 10 defekte Pumpen zurücksenden. Bitte senden Sie uns eine RMA-Nummer.",
+    ),
+    (
+        "Inventory",
+        "Réception non enregistrée",
+        "Nous avons livré le 4 mai mais la réception n'apparaît pas dans votre système.",
+    ),
+    (
+        "Inventory",
+        "Stock descuadrado",
+        "El recuento del almacén no cuadra con el sistema para la referencia 4410.",
+    ),
+    (
+        "Procurement",
+        "Approval needed",
+        "Could a manager approve my purchase request for a new printer? It is below 2,000 EUR.",
+    ),
+    (
+        "Procurement",
+        "Rahmenvertrag verlängern",
+        "Der Rahmenvertrag mit dem Reinigungsdienst läuft im Juni aus. Wer kümmert sich?",
+    ),
+    (
+        "Procurement",
+        "Commande de matériel",
+        "J'ai besoin de commander du matériel de laboratoire, quel fournisseur utiliser ?",
+    ),
+    (
+        "Procurement",
+        "Cambio en el pedido",
+        "Necesitamos añadir dos líneas al pedido 4500022 antes de que se envíe.",
+    ),
+    (
+        "Vendor Management",
+        "Remove old contact",
+        "Please remove John Smith from your contact list; he retired. Use Mary Lee instead.",
+    ),
+    ("Vendor Management", "Lieferantenportal", "Ich habe mein Passwort für das Lieferantenportal vergessen."),
+    (
+        "Vendor Management",
+        "Changement de dénomination",
+        "Depuis le 1er mars, notre société s'appelle désormais Moreau Industrie.",
+    ),
+    (
+        "Vendor Management",
+        "Condiciones de pago",
+        "Según el nuevo acuerdo, nuestras condiciones de pago pasan a 45 días.",
+    ),
+    (
+        "KYC",
+        "Shareholder details",
+        "Here is our updated shareholder register following the capital increase.",
+    ),
+    (
+        "KYC",
+        "Unterlagen vollständig?",
+        "Wir haben den Gesellschaftsvertrag und die Ausweiskopien hochgeladen. "
+        "Ist die Prüfung abgeschlossen?",
+    ),
+    ("KYC", "Attestation fiscale", "Voici notre attestation de résidence fiscale pour l'année 2026."),
+    ("KYC", "Poderes del firmante", "Adjuntamos la escritura de poderes de nuestro nuevo apoderado."),
+    (
+        "Risk",
+        "Request",
+        "I need you to process a wire today for a confidential deal. "
+        "I'm in meetings, just email me when done.",
+    ),
+    ("Risk", "Neue IBAN ab sofort", "Bitte überweisen Sie ab sofort auf die neue IBAN im Anhang."),
+    ("Risk", "Soupçon de fraude", "Un fournisseur nous semble facturer des prestations jamais réalisées."),
+    (
+        "Risk",
+        "Alerta",
+        "El proveedor nuevo aparece en la lista de sanciones de la OFAC según nuestro control.",
+    ),
+    ("Triage", "Out of office", "I am out of the office until Monday with limited access to email."),
+    ("Triage", "Danke", "Vielen Dank für das nette Gespräch gestern."),
+    ("Triage", "Question générale", "Bonjour, est-ce le bon service pour une question générale ?"),
+    ("Triage", "Reunión", "¿Podemos mover la reunión del jueves al viernes?"),
+]
+
+
+@pytest.mark.parametrize(("team", "subject", "body"), TEAM_REQUESTS)
+def test_each_teams_usual_requests_reach_it(team: str, subject: str, body: str) -> None:
+    assert route(subject, body)[0] == team
+
+
+def test_a_signature_or_footer_does_not_decide() -> None:
+    body = (
+        "Hello,\n\nAttached is the certificate of incorporation you asked for.\n\nKind regards,\n\n"
+        "Ana Ruiz\nAccounts Receivable | invoices and payments\n"
+        "Bank: Northbank, IBAN GB82 WEST 1234 5698 7654 32\n\n"
+        "This e-mail is confidential and intended for the addressee only. If you received it in error, "
+        "please delete it. Payment fraud warning: we never change our bank details by e-mail."
+    )
+    team, outcome = route("Documents", body)
+    assert team == "KYC"
+    assert not outcome.final
+
+
+def test_the_shipped_phrase_lists_keep_the_limits() -> None:
+    for rule in ROUTING.rules:
+        for condition in rule.fields.conditions:
+            if condition["op"] == "contains_any":
+                assert 0 < len(condition["value"]) <= PHRASES_MAX
+                assert all(0 < len(p) <= PHRASE_MAX for p in condition["value"])
+    names = [r.fields.name for r in ROUTING.rules]
+    assert len(set(names)) == len(names)
+    assert not set(names) & set(ROUTING.retired_rules)
