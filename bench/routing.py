@@ -14,8 +14,15 @@ With --blind, also the same three figures on the whole blind corpus (bench/data/
 written apart from the rules, the classifier and the main corpus), routed by the same trained model and
 router; the classifier never trains on it. Its messages are listed only with --show-mistakes.
 
+With --holdout PATH, the classifier trains on every labelled corpus but PATH (the main corpus, all
+of it, and the blind corpus, less PATH if it is one of them) and PATH is scored whole. With
+--grouped-cv, grouped 5-fold cross-validation over the main and blind corpora together (each fold's
+classifier trains on the other folds). --no-model-overrides-rules scores the other policy (the
+classifier decides only when no rule names a team; P2PDESK_ROUTER_MODEL_OVERRIDES_RULES=0).
+
     python bench/routing.py [--dev [--folds 5]] [--threshold 0.8] [--test-share 0.3] [--seed 7]
                             [--show-mistakes] [--with-demo-history] [--blind]
+                            [--holdout PATH | --grouped-cv] [--no-model-overrides-rules]
 """
 
 from __future__ import annotations
@@ -30,11 +37,14 @@ from threadpoolctl import threadpool_limits
 
 import _common as common
 from p2pdesk.application.use_cases.manage_routing_rules import parse_actions, parse_conditions
+from p2pdesk.domain.routing import RoutingPolicy
 from p2pdesk.domain.routing_rules import RoutingRule
 from p2pdesk.infrastructure.classifier.evaluation import (
     LabelledMessage,
     cross_validate_routing,
     evaluate_routing,
+    grouped_cross_validation,
+    holdout_routing,
 )
 from p2pdesk.infrastructure.cli.default_routing import default_routing
 from p2pdesk.infrastructure.cli.demo_data import TICKETS
@@ -49,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--threshold", type=float, default=RoutingPolicy.confidence_threshold)
     parser.add_argument("--test-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show-mistakes", action="store_true")
@@ -69,7 +79,26 @@ def main() -> None:
         action="store_true",
         help="also score the blind corpus (a test set only: never trained on, never tune against it)",
     )
+    parser.add_argument(
+        "--holdout",
+        type=Path,
+        help="train on every labelled corpus but this one, score this one whole",
+    )
+    parser.add_argument(
+        "--grouped-cv",
+        action="store_true",
+        help="grouped cross-validation over the main and blind corpora together (development)",
+    )
+    parser.add_argument(
+        "--model-overrides-rules",
+        action=argparse.BooleanOptionalAction,
+        default=RoutingPolicy.model_overrides_rules,
+        help="a confident classifier decides before the non-stop rules (default, as the desk);"
+        " --no-model-overrides-rules: only when no rule names a team",
+    )
     args = parser.parse_args()
+    if (args.holdout or args.grouped_cv) and (args.dev or args.blind):
+        parser.error("--holdout and --grouped-cv take neither --dev nor --blind")
     if args.dev and args.blind:
         parser.error("--dev never looks at test data: drop --blind")
 
@@ -100,6 +129,9 @@ def main() -> None:
     # One BLAS thread, as a server routing one message at a time: threads left spinning after
     # training would otherwise be counted in the CPU time per message.
     threadpool_limits(limits=1)
+    if args.holdout or args.grouped_cv:
+        other_corpora(args, rules, team_ids, extra)
+        return
     if args.dev:
         develop(args, corpus, rules, team_ids, extra)
         return
@@ -206,6 +238,69 @@ def develop(
         ["dev CV macro-F1, combined", f"{result['combined']['macro_f1']:.3f}", "", ""],
     ]
     common.write_result("routing_dev", result)
+
+
+def other_corpora(
+    args: argparse.Namespace,
+    rules: list[RoutingRule],
+    team_ids: dict[str, int],
+    extra: list[LabelledMessage],
+) -> None:
+    policy = "model overrides rules" if args.model_overrides_rules else "rules first, model when no rule"
+    corpora = {path.resolve(): load(path) for path in (CORPUS, BLIND_CORPUS)}
+    if args.grouped_cv:
+        messages = [m for corpus in corpora.values() for m in corpus]
+        result = grouped_cross_validation(
+            messages,
+            rules,
+            team_ids,
+            triage_team="Triage",
+            threshold=args.threshold,
+            model_overrides_rules=args.model_overrides_rules,
+            folds=args.folds,
+            seed=args.seed,
+        )
+        print(
+            f"grouped {args.folds}-fold cross-validation over main + blind corpora ({len(messages)}"
+            f" messages; development figures: both were read); threshold {args.threshold}; {policy}"
+        )
+        name = "routing_grouped_cv"
+    else:
+        target = args.holdout.resolve()
+        try:
+            held_out = load(target)
+        except (OSError, ValueError, KeyError) as error:
+            sys.exit(f"cannot read {args.holdout}: {error}")
+        training = [m for path, corpus in corpora.items() if path != target for m in corpus] + extra
+        result = holdout_routing(
+            training,
+            held_out,
+            rules,
+            team_ids,
+            triage_team="Triage",
+            threshold=args.threshold,
+            model_overrides_rules=args.model_overrides_rules,
+        )
+        print(
+            f"held out {args.holdout}: {len(held_out)} messages, all scored; classifier trained on"
+            f" {len(training)} messages of the other corpora; threshold {args.threshold}; {policy}"
+        )
+        name = "routing_holdout"
+    report(result)
+    print(
+        f"  routing time per message: p50 {result['route_ms_p50']:.2f} ms,"
+        f" p99 {result['route_ms_p99']:.2f} ms (CPU time p50 {result['route_cpu_ms_p50']:.2f},"
+        f" p99 {result['route_cpu_ms_p99']:.2f} ms)"
+    )
+    if args.show_mistakes:
+        show_mistakes(result["mistakes"])
+    else:
+        del result["mistakes"]
+    result["summary"] = [
+        [f"{name} accuracy, {kind.replace('_', ' ')}", f"{result[kind]['accuracy']:.3f}", "", ""]
+        for kind in ("rules_only", "classifier_only", "combined")
+    ]
+    common.write_result(name, result)
 
 
 def load(path: Path) -> list[LabelledMessage]:

@@ -377,7 +377,11 @@ def desk() -> Desk:
             intake_queries=DjangoIntakeQueries(),
             parser=EmailMessageParser(files, max_attachment_bytes=settings.P2PDESK_MAX_ATTACHMENT_BYTES),
             files=files,
-            router=SmartRouter(routing_setup, confidence_threshold=settings.P2PDESK_ROUTER_CONFIDENCE),
+            router=SmartRouter(
+                routing_setup,
+                confidence_threshold=settings.P2PDESK_ROUTER_CONFIDENCE,
+                model_overrides_rules=settings.P2PDESK_ROUTER_MODEL_OVERRIDES_RULES,
+            ),
             on_routing_change=routing_setup.invalidate,
             readers=KindReaders({"maildir": maildir, "imap": imap, "graph": graph, "gmail": gmail}),
             poll_lock=DatabasePollLock(),

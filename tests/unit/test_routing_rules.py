@@ -167,6 +167,19 @@ def test_a_confident_model_beats_ordinary_rules_which_beat_an_unsure_model() -> 
     assert (unsure.team_id, unsure.decided_by, unsure.confidence) == (2, "rule:ap", 0.4)
 
 
+def test_with_rules_first_a_confident_model_decides_only_when_no_rule_names_a_team() -> None:
+    rules_first = RoutingPolicy(confidence_threshold=0.6, triage_team_id=9, model_overrides_rules=False)
+    ap = evaluate([rule("ap", [Condition("body", "contains", "invoice")], team=2)], message(body="invoice"))
+    assert (
+        choose_team(ap, ModelGuess(1, 0.95, "v3"), rules_first, fallback_team_id=None).decided_by == "rule:ap"
+    )
+    nothing = evaluate([], message())
+    sure = choose_team(nothing, ModelGuess(1, 0.95, "v3"), rules_first, fallback_team_id=None)
+    assert (sure.team_id, sure.decided_by) == (1, "model:v3")
+    unsure = choose_team(nothing, ModelGuess(1, 0.5, "v3"), rules_first, fallback_team_id=None)
+    assert (unsure.team_id, unsure.decided_by) == (9, "default")
+
+
 def test_nothing_confident_goes_to_triage_then_to_the_fallback() -> None:
     nothing = evaluate([], message())
     assert choose_team(nothing, ModelGuess(1, 0.3, "v3"), policy(), fallback_team_id=4).team_id == 9

@@ -43,9 +43,16 @@ class MailboxDefaultRouter:
 
 
 class SmartRouter:
-    def __init__(self, setup: RoutingSetupSource, *, confidence_threshold: float) -> None:
+    def __init__(
+        self,
+        setup: RoutingSetupSource,
+        *,
+        confidence_threshold: float,
+        model_overrides_rules: bool = RoutingPolicy.model_overrides_rules,
+    ) -> None:
         self._setup = setup
         self._threshold = confidence_threshold
+        self._model_overrides_rules = model_overrides_rules
 
     def route(self, message: ParsedMessage, mailbox: MailboxConfig) -> RoutingDecision:
         return self.route_request(routing_request(message, mailbox))
@@ -70,7 +77,11 @@ class SmartRouter:
             )  # = classifier_text
             if label.isdigit() and int(label) in setup.live_team_ids:  # its team may be gone since
                 guess = ModelGuess(int(label), probability, setup.classifier.version)
-        policy = RoutingPolicy(confidence_threshold=self._threshold, triage_team_id=setup.triage_team_id)
+        policy = RoutingPolicy(
+            confidence_threshold=self._threshold,
+            triage_team_id=setup.triage_team_id,
+            model_overrides_rules=self._model_overrides_rules,
+        )
         choice = choose_team(outcome, guess, policy, fallback_team_id=request.fallback_team_id)
         if choice.team_id is None:
             raise _no_team()

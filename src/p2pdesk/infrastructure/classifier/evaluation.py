@@ -10,6 +10,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 from p2pdesk.application.routing import SmartRouter, classifier_text
+from p2pdesk.domain.routing import RoutingPolicy
 from p2pdesk.domain.routing_rules import RoutingInput, RoutingRule, evaluate
 from p2pdesk.domain.routing_text import routing_text
 from p2pdesk.infrastructure.classifier.text_model import Evaluation, TextClassifier, split
@@ -102,6 +103,7 @@ def _route(
     *,
     triage_team: str,
     threshold: float,
+    model_overrides_rules: bool = RoutingPolicy.model_overrides_rules,
     into: _Routed | None = None,
 ) -> _Routed:
     """Route `messages` three ways, adding to `into` (or a new _Routed)."""
@@ -114,7 +116,9 @@ def _route(
         triage_team_id=triage_id,
         classifier=_ById(model, team_ids),
     )
-    router = SmartRouter(FixedSetup(setup), confidence_threshold=threshold)
+    router = SmartRouter(
+        FixedSetup(setup), confidence_threshold=threshold, model_overrides_rules=model_overrides_rules
+    )
     for m in messages[:5]:  # warm up (first calls allocate); a running desk is warm
         router.route_request(RoutingRequest(subject=m.subject, body=m.body, sender=m.sender))
     model_only = model.predict_many([classifier_text(m.subject, m.body) for m in messages])
@@ -236,6 +240,79 @@ def cross_validate_routing(
         "folds": folds,
         "extra_training": len(extra_training),
         "threshold": threshold,
+        **routed.quality(),
+        **_timing(routed),
+    }
+
+
+def holdout_routing(
+    training: Sequence[LabelledMessage],
+    held_out: Sequence[LabelledMessage],
+    rules: Sequence[RoutingRule],
+    team_ids: Mapping[str, int],
+    *,
+    triage_team: str,
+    threshold: float,
+    model_overrides_rules: bool = RoutingPolicy.model_overrides_rules,
+    trainer: Trainer = _train,
+) -> dict[str, Any]:
+    """Train on all of `training`, route and score all of `held_out` (e.g. a whole corpus kept apart)."""
+    model = trainer(_texts(training), [m.team for m in training])
+    routed = _route(
+        held_out,
+        rules,
+        model,
+        team_ids,
+        triage_team=triage_team,
+        threshold=threshold,
+        model_overrides_rules=model_overrides_rules,
+    )
+    return {
+        "train": len(training),
+        "threshold": threshold,
+        "model_overrides_rules": model_overrides_rules,
+        **routed.quality(),
+        **_timing(routed),
+    }
+
+
+def grouped_cross_validation(
+    messages: Sequence[LabelledMessage],
+    rules: Sequence[RoutingRule],
+    team_ids: Mapping[str, int],
+    *,
+    triage_team: str,
+    threshold: float,
+    model_overrides_rules: bool = RoutingPolicy.model_overrides_rules,
+    folds: int = 5,
+    seed: int = 7,
+    trainer: Trainer = _train,
+) -> dict[str, Any]:
+    """Grouped, stratified k-fold over all of `messages` (no variant of a message on both sides):
+    each fold's classifier trains on the other folds; the figures pool every message's routing."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labels = [m.team for m in messages]
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    routed = _Routed()
+    for fit, held in splitter.split(messages, labels, [m.group for m in messages]):
+        training = [messages[i] for i in fit]
+        model = trainer(_texts(training), [m.team for m in training])
+        _route(
+            [messages[i] for i in held],
+            rules,
+            model,
+            team_ids,
+            triage_team=triage_team,
+            threshold=threshold,
+            model_overrides_rules=model_overrides_rules,
+            into=routed,
+        )
+    return {
+        "messages": len(messages),
+        "folds": folds,
+        "threshold": threshold,
+        "model_overrides_rules": model_overrides_rules,
         **routed.quality(),
         **_timing(routed),
     }
