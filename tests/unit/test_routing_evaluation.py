@@ -70,3 +70,25 @@ def test_development_figures_never_look_at_the_test_split() -> None:
     for key in ("rules_only", "classifier_only", "combined", "decided_by", "mistakes"):
         assert again[key] == dev[key]
     assert {m["subject"] for m in dev["mistakes"]} <= {m.subject for m in train}
+
+
+def test_holdout_scores_the_held_out_set_whole_with_a_model_trained_on_the_rest_only() -> None:
+    from p2pdesk.infrastructure.classifier.evaluation import holdout_routing
+
+    training = _messages("m", 12)
+    held_out = _messages("h", 4, swap=True)  # the other team's words: only a model trained on them agrees
+    result = holdout_routing(training, held_out, [], TEAMS, triage_team="Triage", threshold=0.6)
+    assert (result["train"], result["test"]) == (len(training), len(held_out))
+    assert result["classifier_only"]["accuracy"] == 0.0
+    assert result["combined"]["accuracy"] == 0.0
+    assert sum(result["decided_by"].values()) == len(held_out)
+
+
+def test_grouped_cross_validation_scores_every_message_once_out_of_fold() -> None:
+    from p2pdesk.infrastructure.classifier.evaluation import grouped_cross_validation
+
+    messages = [*_messages("m", 6), *_messages("b", 6)]
+    result = grouped_cross_validation(messages, [], TEAMS, triage_team="Triage", threshold=0.6, folds=3)
+    assert result["test"] == len(messages)
+    # each word set belongs to one team in every fold, so out-of-fold routing still gets them right
+    assert result["classifier_only"]["accuracy"] == 1.0
