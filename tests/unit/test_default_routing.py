@@ -570,6 +570,9 @@ HARDER_REQUESTS = [
     ("Triage", "Fermeture annuelle", "Nos bureaux seront fermés du 1er au 15 août, fermeture annuelle."),
     ("Triage", "Horario de verano", "Les informamos de nuestro horario de apertura durante agosto."),
     ("Triage", "Kontakt", "Wer ist bei Ihnen der richtige Ansprechpartner für Fragen?"),
+    # ...but a real request that mentions minutes or a solution is not a sales pitch
+    ("Inventory", "Delivery", "Your truck came 20 minutes late and two pallets were damaged."),
+    ("Vendor Management", "Portal", "We cannot log in to your supplier portal; is there a solution?"),
     # invoice questions that mention the supplier portal or open items stay with Accounts Payable
     ("Accounts Payable", "Invoice 7710", "The supplier portal shows invoice 7710 as rejected. Why?"),
     ("Accounts Payable", "Rechnung 5531", "Im Lieferantenportal ist unsere Rechnung 5531 nicht erfasst."),
