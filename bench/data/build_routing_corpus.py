@@ -10,6 +10,10 @@ a test message was ever seen in training.
 It also builds routing_blind_corpus.jsonl from routing_blind_cores.jsonl (160 cores, 20 per team,
 written later by someone who saw neither the rules nor the classifier nor the main cores): the same
 shapes, groups "b0", "b1", ... It is a test set only; nothing trains on it.
+
+Likewise routing_blind2_corpus.jsonl from routing_blind2_cores.jsonl (200 cores, 25 per team, 64 en /
+46 de / 45 fr / 45 es, written later still by someone who saw neither the rules, the classifier, nor
+any earlier cores or corpus): the same shapes, groups "c0", "c1", ... Also a test set only.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def load_cores(name: str) -> list[Core]:
 
 CORES = load_cores("routing_cores.jsonl")
 BLIND_CORES = load_cores("routing_blind_cores.jsonl")
+BLIND2_CORES = load_cores("routing_blind2_cores.jsonl")
 
 GREETINGS = {
     "en": ["Hello,", "Hi team,", "Dear Sir or Madam,", "Good morning,", "Dear colleagues,", ""],
@@ -220,3 +225,6 @@ if __name__ == "__main__":
     blind = build(BLIND_CORES, seed=2027, group_prefix="b")
     write("routing_blind_corpus.jsonl", blind)
     print(f"{len(blind)} blind messages from {len(BLIND_CORES)} cores")
+    blind2 = build(BLIND2_CORES, seed=2028, group_prefix="c")
+    write("routing_blind2_corpus.jsonl", blind2)
+    print(f"{len(blind2)} blind2 messages from {len(BLIND2_CORES)} cores")
