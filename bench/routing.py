@@ -182,12 +182,9 @@ def main() -> None:
     result["summary"] = [
         ["routing accuracy, rules only", f"{result['rules_only']['accuracy']:.3f}", "", ""],
         ["routing accuracy, classifier only", f"{result['classifier_only']['accuracy']:.3f}", "", ""],
-        [
-            "routing accuracy, combined",
-            f"{combined:.3f}",
-            f">= {TARGET_ACCURACY}",
-            common.verdict(combined >= TARGET_ACCURACY),
-        ],
+        # The main split has been read and the rules fitted to its mistakes: a development figure,
+        # so no verdict here; the target is judged on a corpus nobody tuned against (--holdout).
+        ["routing accuracy, combined (development)", f"{combined:.3f}", "", ""],
         ["routing macro-F1, combined", f"{result['combined']['macro_f1']:.3f}", "", ""],
         *blind_rows,
         ["routing CPU time p99 (ms)", f"{result['route_cpu_ms_p99']:.2f}", "", ""],
@@ -298,8 +295,13 @@ def other_corpora(
         del result["mistakes"]
     result["summary"] = [
         [f"{name} accuracy, {kind.replace('_', ' ')}", f"{result[kind]['accuracy']:.3f}", "", ""]
-        for kind in ("rules_only", "classifier_only", "combined")
+        for kind in ("rules_only", "classifier_only")
     ]
+    combined = result["combined"]["accuracy"]
+    target = [f">= {TARGET_ACCURACY}", common.verdict(combined >= TARGET_ACCURACY)]
+    result["summary"].append(
+        [f"{name} accuracy, combined", f"{combined:.3f}", *(target if args.holdout else ["", ""])]
+    )
     common.write_result(name, result)
 
 
