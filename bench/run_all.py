@@ -72,7 +72,8 @@ def main() -> None:
         full, quick, cap = BENCHMARKS[name]
         result_file = common.RESULTS / f"{name}.json"
         result_file.unlink(missing_ok=True)
-        command = [sys.executable, str(common.BENCH_DIR / f"{SCRIPTS.get(name, name)}.py"), *(quick if args.quick else full)]
+        script = common.BENCH_DIR / f"{SCRIPTS.get(name, name)}.py"
+        command = [sys.executable, str(script), *(quick if args.quick else full)]
         started = time.monotonic()
         env = dict(os.environ, BENCH_WAIT_QUIET=str(args.wait_quiet))
         try:
