@@ -19,8 +19,7 @@ from p2pdesk import bootstrap
 from p2pdesk.application.principal import Role
 from p2pdesk.infrastructure.api.errors import exception_handler
 from p2pdesk.infrastructure.events.scheduling import CeleryPollScheduler
-
-REDIS_URL = "redis://127.0.0.1:6379/14"
+from tests.integration.conftest import redis_test_url
 
 
 @pytest.fixture
@@ -129,7 +128,7 @@ def test_broker_down_makes_readyz_503_and_publishing_a_503_error(
     broker_at: Callable[[str], None], closed_port: int
 ) -> None:
     client = APIClient()
-    broker_at(REDIS_URL)
+    broker_at(redis_test_url())
     ready = client.get("/readyz")
     assert (ready.status_code, ready.json()["checks"]["broker"]) == (200, "ok")
 
@@ -143,5 +142,5 @@ def test_broker_down_makes_readyz_503_and_publishing_a_503_error(
     response = exception_handler(raised.value, {})
     assert (response.status_code, response.data["code"]) == (503, "broker_unavailable")
 
-    broker_at(REDIS_URL)
+    broker_at(redis_test_url())
     assert client.get("/readyz").status_code == 200

@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from celery.contrib.testing.worker import start_worker
 
-from config import celery_app
 from p2pdesk import bootstrap
 from p2pdesk.application.principal import SYSTEM
 from p2pdesk.application.use_cases.manage_agents import CreateAgent
@@ -20,8 +17,6 @@ from p2pdesk.application.use_cases.manage_mailboxes import SaveMailbox
 from p2pdesk.application.use_cases.manage_teams import CreateTeam
 from p2pdesk.infrastructure.persistence.models import TicketRecord
 from p2pdesk.infrastructure.tasks.mail import backoff_with_jitter, poll_due_mailboxes_task, poll_mailbox_task
-
-REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 def write_mail(folder: Path, n: int) -> None:
@@ -67,26 +62,8 @@ def test_backoff_grows_with_retries_and_stays_bounded() -> None:
     assert all(backoff_with_jitter(30) <= 15 * 60 for _ in range(100))
 
 
-@pytest.fixture
-def redis_worker() -> Iterator[None]:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.ConnectionError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
-    previous = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
-    # Producer connections are cached per app: drop those made for the previous broker setting.
-    celery_app._after_fork()
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-            yield
-    finally:
-        celery_app.conf.update(previous)
-        celery_app._after_fork()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_on_redis_polls_a_mailbox(mailboxes: dict[str, Path], redis_worker: None) -> None:
+def test_a_real_worker_on_redis_polls_a_mailbox(mailboxes: dict[str, Path], redis_worker: str) -> None:
     for n in range(1, 4):
         write_mail(mailboxes["payments"], n)
     poll_mailbox_task.delay("payments")

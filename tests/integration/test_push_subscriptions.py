@@ -18,9 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import respx
-from celery.contrib.testing.worker import start_worker
 from structlog.testing import capture_logs
 
 from config import celery_app
@@ -581,27 +579,9 @@ def test_with_a_broker_the_task_is_sent_by_name() -> None:
     assert app.sent == [(POLL_TASK, ["payments"]), (RENEW_TASK, ["payments", True])]
 
 
-@pytest.fixture
-def redis_worker() -> Iterator[None]:
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
-    previous = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=url, task_always_eager=False)
-    celery_app._after_fork()  # drop producer connections made for the previous broker setting
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-            yield
-    finally:
-        celery_app.conf.update(previous)
-        celery_app._after_fork()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_poll_queued_by_name_is_run_by_a_real_worker_on_redis(
-    mailbox_ids: dict[str, int], tmp_path: Path, redis_worker: None
+    mailbox_ids: dict[str, int], tmp_path: Path, redis_worker: str
 ) -> None:
     for n in (1, 2):
         write_mail(tmp_path / "vendors", n)

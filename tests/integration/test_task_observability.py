@@ -6,31 +6,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
-from celery.contrib.testing.worker import start_worker
 from prometheus_client import REGISTRY
 
 from config import celery_app
 from p2pdesk.infrastructure.persistence.locks import SchedulerLock
-
-
-@pytest.fixture
-def worker() -> Iterator[None]:
-    """A real worker on Redis (db 14), in a thread of this process, with this module's tasks."""
-    previous = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url="redis://127.0.0.1:6379/14", task_always_eager=False)
-    celery_app._after_fork()  # drop producer connections made for the previous broker setting
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-            yield
-    finally:
-        celery_app.conf.update(previous)
-        celery_app._after_fork()
 
 
 def wait_for(condition: Any, timeout: float = 60.0) -> None:
@@ -48,7 +32,7 @@ def report_log_context(path: str) -> None:
     part.replace(path)
 
 
-def test_the_request_id_travels_into_the_task_it_queues(worker: None, tmp_path: Path) -> None:
+def test_the_request_id_travels_into_the_task_it_queues(redis_worker: str, tmp_path: Path) -> None:
     report = tmp_path / "context.json"
     structlog.contextvars.bind_contextvars(request_id="req-0c9e1f")  # as the HTTP middleware does
     try:
@@ -64,7 +48,7 @@ def test_the_request_id_travels_into_the_task_it_queues(worker: None, tmp_path: 
     }
 
 
-def test_a_task_queued_outside_any_request_has_no_request_id(worker: None, tmp_path: Path) -> None:
+def test_a_task_queued_outside_any_request_has_no_request_id(redis_worker: str, tmp_path: Path) -> None:
     report = tmp_path / "context.json"
     report_log_context.delay(str(report))
     wait_for(report.exists)
@@ -80,7 +64,7 @@ def always_fails() -> None:
     raise ValueError("broken on purpose")
 
 
-def test_a_failing_task_is_counted(worker: None) -> None:
+def test_a_failing_task_is_counted(redis_worker: str) -> None:
     before = failures("tests.always_fails")
     always_fails.delay()
     wait_for(lambda: failures("tests.always_fails") > before)
