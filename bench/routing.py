@@ -152,11 +152,7 @@ def main() -> None:
         f" threshold {args.threshold}"
     )
     report(result)
-    print(
-        f"  routing time per message: p50 {result['route_ms_p50']:.2f} ms,"
-        f" p99 {result['route_ms_p99']:.2f} ms (CPU time p50 {result['route_cpu_ms_p50']:.2f},"
-        f" p99 {result['route_cpu_ms_p99']:.2f} ms)"
-    )
+    report_timing(result)
     if args.show_mistakes:
         show_mistakes(result["mistakes"])
     if blind:
@@ -284,11 +280,7 @@ def other_corpora(
         )
         name = "routing_holdout"
     report(result)
-    print(
-        f"  routing time per message: p50 {result['route_ms_p50']:.2f} ms,"
-        f" p99 {result['route_ms_p99']:.2f} ms (CPU time p50 {result['route_cpu_ms_p50']:.2f},"
-        f" p99 {result['route_cpu_ms_p99']:.2f} ms)"
-    )
+    report_timing(result)
     if args.show_mistakes:
         show_mistakes(result["mistakes"])
     else:
@@ -320,6 +312,14 @@ def report(result: dict[str, Any]) -> None:
         figures = result[name]
         print(f"  {name:16} accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}")
     print(f"  decided by: {result['decided_by']}")
+
+
+def report_timing(result: dict[str, Any]) -> None:
+    print(
+        f"  routing time per message: p50 {result['route_ms_p50']:.2f} ms,"
+        f" p99 {result['route_ms_p99']:.2f} ms (CPU time p50 {result['route_cpu_ms_p50']:.2f},"
+        f" p99 {result['route_cpu_ms_p99']:.2f} ms)"
+    )
 
 
 def show_mistakes(mistakes: list[dict[str, str]]) -> None:

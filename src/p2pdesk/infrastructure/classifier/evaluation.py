@@ -217,24 +217,19 @@ def cross_validate_routing(
     """Development figures that never look at the held-out test split: grouped, stratified k-fold
     cross-validation over the training part only. Each fold's classifier trains on the other folds
     (plus `extra_training`); the figures pool every training message's out-of-fold routing."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
     train, _ = training_part(corpus, test_share=test_share, seed=seed)
-    labels = [m.team for m in train]
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    routed = _Routed()
-    for fit, held in splitter.split(train, labels, [m.group for m in train]):
-        training = [*(train[i] for i in fit), *extra_training]
-        model = trainer(_texts(training), [m.team for m in training])
-        _route(
-            [train[i] for i in held],
-            rules,
-            model,
-            team_ids,
-            triage_team=triage_team,
-            threshold=threshold,
-            into=routed,
-        )
+    routed = _route_out_of_fold(
+        train,
+        rules,
+        team_ids,
+        triage_team=triage_team,
+        threshold=threshold,
+        model_overrides_rules=RoutingPolicy.model_overrides_rules,
+        folds=folds,
+        seed=seed,
+        extra_training=extra_training,
+        trainer=trainer,
+    )
     return {
         "messages": len(train),
         "folds": folds,
@@ -290,13 +285,50 @@ def grouped_cross_validation(
 ) -> dict[str, Any]:
     """Grouped, stratified k-fold over all of `messages` (no variant of a message on both sides):
     each fold's classifier trains on the other folds; the figures pool every message's routing."""
+    routed = _route_out_of_fold(
+        messages,
+        rules,
+        team_ids,
+        triage_team=triage_team,
+        threshold=threshold,
+        model_overrides_rules=model_overrides_rules,
+        folds=folds,
+        seed=seed,
+        extra_training=(),
+        trainer=trainer,
+    )
+    return {
+        "messages": len(messages),
+        "folds": folds,
+        "threshold": threshold,
+        "model_overrides_rules": model_overrides_rules,
+        **routed.quality(),
+        **_timing(routed),
+    }
+
+
+def _route_out_of_fold(
+    messages: Sequence[LabelledMessage],
+    rules: Sequence[RoutingRule],
+    team_ids: Mapping[str, int],
+    *,
+    triage_team: str,
+    threshold: float,
+    model_overrides_rules: bool,
+    folds: int,
+    seed: int,
+    extra_training: Sequence[LabelledMessage],
+    trainer: Trainer,
+) -> _Routed:
+    """Grouped, stratified k-fold over `messages` (no variant of a message on both sides): each
+    fold is routed by a classifier trained on the other folds plus `extra_training`."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     labels = [m.team for m in messages]
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     routed = _Routed()
     for fit, held in splitter.split(messages, labels, [m.group for m in messages]):
-        training = [messages[i] for i in fit]
+        training = [*(messages[i] for i in fit), *extra_training]
         model = trainer(_texts(training), [m.team for m in training])
         _route(
             [messages[i] for i in held],
@@ -308,11 +340,4 @@ def grouped_cross_validation(
             model_overrides_rules=model_overrides_rules,
             into=routed,
         )
-    return {
-        "messages": len(messages),
-        "folds": folds,
-        "threshold": threshold,
-        "model_overrides_rules": model_overrides_rules,
-        **routed.quality(),
-        **_timing(routed),
-    }
+    return routed
