@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
@@ -60,36 +59,14 @@ def flush_later() -> None:
 
 
 def _cursor(*, prepare: bool) -> Any:
-    """A cursor through Django's wrapper (its execute_wrappers see every statement).
-
-    On PostgreSQL, unless Django logs queries (DEBUG, tests capturing them: its log reads the query
-    back from a client-side cursor), a server-side binding cursor, and for `prepare` a prepared
-    statement: PostgreSQL parses and plans each of these hot statements once per connection instead
-    of on every message. Django's own cursors bind client-side and never prepare (prepare_threshold is
-    None for them, for connection poolers' sake); this module raises the connection's threshold out
-    of reach and asks for preparing explicitly, unless P2PDESK_DB_PREPARE is off (a pooler that
-    cannot keep prepared statements).
-    """
+    """A cursor through Django's wrapper (its execute_wrappers see every statement): on PostgreSQL
+    the backend's server-side binding, preparing one (persistence/postgresql/base.py fast_cursor),
+    unless Django logs queries (DEBUG, tests capturing them: its log reads the query back from a
+    client-side cursor)."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql" or db.queries_logged:
         return db.cursor()
-    db.ensure_connection()
-    raw = db.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = _NEVER_BY_COUNT
-    db.validate_thread_sharing()
-    preparing = prepare and settings.P2PDESK_DB_PREPARE
-    return db.make_cursor(_PreparingCursor(raw) if preparing else psycopg.Cursor(raw))
-
-
-_NEVER_BY_COUNT = 2**31 - 1
-
-
-class _PreparingCursor(psycopg.Cursor[Any]):
-    def execute(  # type: ignore[override]
-        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
-    ) -> Any:
-        return super().execute(query, params, prepare=True, binary=binary)
+    return db.fast_cursor(prepare=prepare)
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -35,7 +35,7 @@ from psycopg import pq
 
 __all__ = ["DatabaseWrapper"]
 
-_NEVER_BY_COUNT = 2**31 - 1  # as fast_sql: psycopg prepares only when asked
+_NEVER_BY_COUNT = 2**31 - 1  # psycopg then prepares only when asked
 
 
 class _PreparingCursor(psycopg.Cursor[Any]):
@@ -97,17 +97,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 # exchange (connection.commit() would sync, and the pipeline's end once more).
                 self.connection.execute("COMMIT")
 
+    def fast_cursor(self, *, prepare: bool) -> Any:
+        """A cursor through Django's wrapper (its execute_wrappers see every statement) that binds
+        server-side and, for `prepare`, prepares: PostgreSQL parses and plans a hot statement once
+        per connection. Django's own cursors bind client-side and never prepare (prepare_threshold is
+        None for them, for connection poolers' sake); this raises the connection's threshold out of
+        reach and asks for preparing explicitly, unless P2PDESK_DB_PREPARE is off (a pooler that
+        cannot keep prepared statements). Not while Django logs queries: its log reads the query
+        back from a client-side cursor."""
+        self.ensure_connection()
+        raw = self.connection
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = _NEVER_BY_COUNT
+        self.validate_thread_sharing()
+        preparing = prepare and settings.P2PDESK_DB_PREPARE
+        return self.make_cursor(_PreparingCursor(raw) if preparing else psycopg.Cursor(raw))
+
     def _later_cursor(self) -> Any:
         """Through Django's wrapper (execute wrappers, the debug log); prepared as fast_sql's are,
         except while Django logs queries (it reads them back from a client-side cursor)."""
         if self.queries_logged:
             return self.make_debug_cursor(self.create_cursor())
-        raw = self.connection
-        if not getattr(settings, "P2PDESK_DB_PREPARE", True):
-            return self.make_cursor(psycopg.Cursor(raw))
-        if raw.prepare_threshold is None:
-            raw.prepare_threshold = _NEVER_BY_COUNT
-        return self.make_cursor(_PreparingCursor(raw))
+        return self.fast_cursor(prepare=True)
 
     def _flush_first(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if self._later:
