@@ -38,9 +38,29 @@ def test_the_signature_below_a_closing_is_dropped(signature: str, language: str)
 
 def test_a_line_that_only_starts_like_a_closing_is_kept() -> None:
     body = "Hi,\n\nThanks for the quick reply.\nThe credit note is attached.\n\nBest regards,\nAna"
-    assert routing_text(body) == "Hi,\n\nThanks for the quick reply.\nThe credit note is attached."
+    assert routing_text(body) == "Thanks for the quick reply.\nThe credit note is attached."
     short = "Hello,\n\nThanks!\nThe invoice 77 was paid twice, please refund one.\n\nRegards"
     assert "paid twice" in routing_text(short)  # a closing right under the greeting is not a signature
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Hello,\n\ninvoice\n\nKind regards,\n\nJ. Okoro | Finance | Atlas Freight Ltd", "invoice"),
+        ("Sehr geehrte Damen und Herren,\n\nZahlung\n\nMit freundlichen Grüßen\nAnna Schmidt", "Zahlung"),
+        ("Bonjour à tous,\nfacture\nCordialement,\nClaire Martin", "facture"),
+        ("Buenos días:\n\npedido\n\nSaludos cordiales,\n\nLucía Fernández", "pedido"),
+    ],
+)
+def test_a_one_word_message_is_one_word_without_greeting_and_signature(body: str, expected: str) -> None:
+    assert routing_text(body) == expected
+
+
+def test_a_greeting_that_goes_on_into_the_message_is_kept() -> None:
+    body = "Hello, can you tell me when invoice 123 will be paid?\n\nThanks"
+    assert routing_text(body) == "Hello, can you tell me when invoice 123 will be paid?"
+    assert routing_text("Dear Ana, invoice attached.") == "Dear Ana, invoice attached."
+    assert routing_text("Hi team\nHallo\nBonjour à tous,\nnew PO attached") == "new PO attached"
 
 
 def test_a_colleagues_signed_note_does_not_hide_the_forwarded_message() -> None:

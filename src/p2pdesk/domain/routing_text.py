@@ -19,7 +19,11 @@ bank in the footer) and mislead routing. Dropped, in English, German, French and
   irrtümlich", "confidentiel ... par erreur", "confidencial ... por error"), "please consider the
   environment before printing", and lines such as "Registered in England No. ...", "Amtsgericht
   München HRB ...", "SIRET ...", "Inscrita en el Registro Mercantil ...";
+- greeting lines ("Hello,", "Sehr geehrte Damen und Herren,", "Bonjour à tous,", "Buenos días:");
 - e-mail addresses and web links anywhere (a company domain must not read as a topic).
+
+So a message that says only "invoice" between a greeting and a signature routes as "invoice": a
+rule can tell it has nothing to go on.
 """
 
 from __future__ import annotations
@@ -79,13 +83,24 @@ _REGISTRATION = re.compile(
     r"inscrita\s+en\s+el\s+registro|registro\s+mercantil\s+de",
     re.IGNORECASE,
 )
+# A greeting on a line of its own: a greeting word and at most four more words (a name, "team",
+# "Damen und Herren", "à tous") ending in a comma, colon or "!", or at most one more word and no
+# punctuation ("Hi team"). "Hello, can you tell me ..." and "Dear Ana, invoice attached." stay.
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening|day)|greetings|"
+    r"hallo|guten\s+(?:morgen|tag|abend)|sehr\s+geehrte[rs]?|liebe[rs]?|moin|servus|"
+    r"bonjour|bonsoir|salut|madame|monsieur|messieurs|ch[èe]re?s?|"
+    r"hola|buen[oa]s\s+(?:d[íi]as|tardes|noches)|estimad[oa]s?|querid[oa]s?)"
+    r"(?:(?:[\s,]+[\w.'-]+){0,4}\s*[,:!]|(?:\s+[\w'-]+)?)\s*$",
+    re.IGNORECASE,
+)
 _ADDRESS_OR_LINK = re.compile(r"\S+@\S+|\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 
 
 def _says_something(lines: list[str]) -> bool:
-    """Whether the kept lines hold more than a greeting: a closing right under "Hello," is not a
-    signature yet ("Hello,\n\nThanks!\nThe invoice was paid twice ...")."""
-    return any(len(line.split()) >= 5 and not line.rstrip().endswith((",", ":")) for line in lines)
+    """Whether the kept lines (greetings are not kept) say anything yet: a closing right under
+    "Hello," is not a signature ("Hello,\n\nThanks!\nThe invoice was paid twice ...")."""
+    return any(line.strip() for line in lines)
 
 
 def routing_text(body: str) -> str:
@@ -101,7 +116,7 @@ def routing_text(body: str) -> str:
             continue
         if _SIGNATURE_MARK.match(line) or (_CLOSING.match(line) and _says_something(kept)):
             in_signature = True
-        if in_signature or _REGISTRATION.search(line):
+        if in_signature or _REGISTRATION.search(line) or _GREETING.match(line):
             continue
         kept.append(line)
     paragraphs = "\n".join(kept).split("\n\n")
