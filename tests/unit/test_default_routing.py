@@ -655,6 +655,102 @@ def test_sanctions_hits_and_odd_instructions_still_go_to_risk(subject: str, body
     assert outcome.final
 
 
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        # a new bank or account slipped into friendly news
+        (
+            "News from us",
+            "We have a new warehouse manager, and we now bank with HSBC: new account 40-11-22 55512345.",
+        ),
+        ("Rechnung 2231", "Bitte zahlen Sie diese Rechnung auf das Privatkonto unseres Inhabers."),
+        ("Facture 77", "Le gérant souhaite être réglé sur son compte personnel, plus simple pour lui."),
+        ("Pagos", "La cuenta vieja queda cerrada este mes; usen la cuenta nueva del certificado adjunto."),
+        ("Invoice 5120", "Just this once, please pay it to our account in another country, Lithuania."),
+        ("Konto", "Unser bisheriges Konto wurde eingefroren, bitte überweisen Sie auf das Konto unten."),
+        # unusual payment requests
+        ("Unusual payment request", "A vendor wants the deposit sent today to a personal wallet. OK?"),
+        ("Ungewöhnliche Anfrage", "Der Lieferant möchte diesmal in bar bezahlt werden."),
+        ("Demande inhabituelle", "Un fournisseur demande un paiement en cryptomonnaie."),
+        ("Solicitud inusual", "El proveedor pide el pago por adelantado a una cuenta de otro titular."),
+    ],
+)
+def test_hidden_bank_changes_and_unusual_payment_requests_go_to_risk(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.priority, outcome.final) == ("Risk", 1, True)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Portal", "I created a new account on your supplier portal but it is still locked."),
+        ("Portal de proveedores", "Hemos creado una nueva cuenta de usuario en su portal de proveedores."),
+    ],
+)
+def test_a_new_portal_account_is_no_bank_change(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.final) == ("Vendor Management", False)
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("invoice", "Hello,\n\ninvoice\n\nKind regards,\nTom"),
+        ("AW: Zahlung", "Zahlung"),
+        ("facture", ""),
+        ("RE: pedido urgente", "Buenos días:\n\npedido urgente\n\nUn saludo,"),
+    ],
+)
+def test_a_word_or_two_with_nothing_attached_goes_to_triage(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.final) == ("Triage", True)
+
+
+def test_a_word_or_two_with_an_attachment_is_routed_on() -> None:
+    message = RoutingInput(subject="invoice", body="invoice", attachments=("INV-2291.pdf",))
+    assert TEAM_NAMES.get(evaluate(RULES, message).team_id or 0) == "Accounts Payable"
+
+
+# Blocked invoices are Accounts Payable's; an invoice held for a missing goods receipt is Inventory's.
+# A vendor's contract renewal and terms are Vendor Management's; due diligence is KYC's.
+MORE_REQUESTS = [
+    ("Accounts Payable", "Invoice 5512", "Why is our invoice 5512 blocked? Prices match the order."),
+    (
+        "Accounts Payable",
+        "Mengenabweichung",
+        "Unsere Rechnung 8812 ist wegen einer Preisabweichung gesperrt.",
+    ),
+    ("Accounts Payable", "Écart", "Notre facture 3341 est bloquée pour un écart de quantité, pourquoi ?"),
+    ("Accounts Payable", "Diferencia", "La factura 9981 está retenida por una diferencia de precio."),
+    ("Inventory", "Invoice on hold", "Invoice 4410 is on hold because the goods receipt was not posted."),
+    ("Inventory", "Rechnung gesperrt", "Der Wareneingang fehlt noch, deshalb ist die Rechnung gesperrt."),
+    ("Inventory", "Facture bloquée", "La réception n'a pas été saisie, notre facture reste bloquée."),
+    (
+        "Inventory",
+        "Factura retenida",
+        "Falta la entrada de mercancía del albarán 5521, la factura sigue retenida.",
+    ),
+    ("Vendor Management", "Our supply contract", "Our supply contract ends in March. How do we renew it?"),
+    (
+        "Vendor Management",
+        "Liefervertrag 2027",
+        "Unser Liefervertrag läuft Ende Juni aus. Wer ist zuständig?",
+    ),
+    ("Vendor Management", "CGV", "Veuillez trouver nos conditions générales de vente 2027 à signer."),
+    ("Vendor Management", "Renovación", "Queremos renovar el contrato de suministro que vence en enero."),
+    ("KYC", "Sorgfaltsprüfung", "Für Ihre Sorgfaltsprüfung senden wir den Handelsregisterauszug."),
+    ("KYC", "Devoir de vigilance", "Voici le formulaire de devoir de vigilance rempli."),
+    ("KYC", "Debida diligencia", "Adjuntamos la documentación de debida diligencia solicitada."),
+]
+
+
+@pytest.mark.parametrize(("team", "subject", "body"), MORE_REQUESTS)
+def test_blocked_invoices_contracts_and_due_diligence_reach_their_team(
+    team: str, subject: str, body: str
+) -> None:
+    assert route(subject, body)[0] == team
+
+
 def test_a_signature_or_footer_does_not_decide() -> None:
     body = (
         "Hello,\n\nAttached is the certificate of incorporation you asked for.\n\nKind regards,\n\n"
