@@ -2,7 +2,7 @@
 
 Order: assignment latency, redistribution, ticket list (1M tickets, reused between runs), API create,
 intake, routing (quality on the labelled corpus, and speed; no database), then the routing target judged
-on the second blind set (`routing.py --holdout data/routing_blind2_corpus.jsonl`).
+on the third blind set (`routing.py --holdout data/routing_blind3_corpus.jsonl`).
 Each runs in its own process (`python bench/<name>.py`, each is also runnable alone) with a time
 cap; a benchmark that fails or times out is reported as such and the others still run.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import _common as common
 
-_HOLDOUT = common.BENCH_DIR / "data" / "routing_blind2_corpus.jsonl"
+_HOLDOUT = common.BENCH_DIR / "data" / "routing_blind3_corpus.jsonl"
 BENCHMARKS: dict[str, tuple[list[str], list[str], float]] = {
     # name: (arguments, --quick arguments, time cap in seconds)
     "assignment_latency": ([], ["--n", "50"], 900),

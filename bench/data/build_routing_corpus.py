@@ -13,7 +13,13 @@ shapes, groups "b0", "b1", ... It is a test set only; nothing trains on it.
 
 Likewise routing_blind2_corpus.jsonl from routing_blind2_cores.jsonl (200 cores, 25 per team, 64 en /
 46 de / 45 fr / 45 es, written later still by someone who saw neither the rules, the classifier, nor
-any earlier cores or corpus): the same shapes, groups "c0", "c1", ... Also a test set only.
+any earlier cores or corpus): the same shapes, groups "c0", "c1", ... Scored once on 2026-12-02;
+development data since (the rules were fixed for its mistakes).
+
+routing_blind3_corpus.jsonl from routing_blind3_cores.jsonl (240 cores, 30 per team, 76 en / 56 de /
+54 fr / 54 es, written on 2026-12-03 by someone who saw no rule, classifier, test, bench or earlier
+corpus, to the labelling guide LABELLING.md): groups "d0", "d1", ... The judged test set:
+nothing trains on it and nobody working on routing reads it.
 """
 
 from __future__ import annotations
@@ -32,8 +38,12 @@ def load_cores(name: str) -> list[Core]:
 
 
 CORES = load_cores("routing_cores.jsonl")
-BLIND_CORES = load_cores("routing_blind_cores.jsonl")
-BLIND2_CORES = load_cores("routing_blind2_cores.jsonl")
+# Each further set of cores: its corpus, the seed of its shapes, and its group prefix.
+FURTHER = [
+    ("routing_blind_cores.jsonl", "routing_blind_corpus.jsonl", 2027, "b"),
+    ("routing_blind2_cores.jsonl", "routing_blind2_corpus.jsonl", 2028, "c"),
+    ("routing_blind3_cores.jsonl", "routing_blind3_corpus.jsonl", 2029, "d"),
+]
 
 GREETINGS = {
     "en": ["Hello,", "Hi team,", "Dear Sir or Madam,", "Good morning,", "Dear colleagues,", ""],
@@ -222,9 +232,8 @@ if __name__ == "__main__":
     rows = build()
     write("routing_corpus.jsonl", rows)
     print(f"{len(rows)} messages from {len(CORES)} cores")
-    blind = build(BLIND_CORES, seed=2027, group_prefix="b")
-    write("routing_blind_corpus.jsonl", blind)
-    print(f"{len(blind)} blind messages from {len(BLIND_CORES)} cores")
-    blind2 = build(BLIND2_CORES, seed=2028, group_prefix="c")
-    write("routing_blind2_corpus.jsonl", blind2)
-    print(f"{len(blind2)} blind2 messages from {len(BLIND2_CORES)} cores")
+    for cores_file, corpus_file, seed, prefix in FURTHER:
+        cores = load_cores(cores_file)
+        further = build(cores, seed=seed, group_prefix=prefix)
+        write(corpus_file, further)
+        print(f"{corpus_file}: {len(further)} messages from {len(cores)} cores")
