@@ -55,7 +55,12 @@ CORPUS = DATA / "routing_corpus.jsonl"
 BLIND_CORPUS = DATA / "routing_blind_corpus.jsonl"
 # Every labelled corpus that has been read while the rules were written (development data): what
 # --holdout trains on (less PATH) and --grouped-cv cross-validates over.
-DEVELOPMENT_CORPORA = (CORPUS, BLIND_CORPUS, DATA / "routing_blind2_corpus.jsonl")
+DEVELOPMENT_CORPORA = (
+    CORPUS,
+    BLIND_CORPUS,
+    DATA / "routing_blind2_corpus.jsonl",
+    *(DATA / f"routing_history{n}_corpus.jsonl" for n in (1, 2, 3)),
+)
 TARGET_ACCURACY = 0.95
 TARGET_MS = 5.0
 

@@ -20,6 +20,11 @@ routing_blind3_corpus.jsonl from routing_blind3_cores.jsonl (240 cores, 30 per t
 54 fr / 54 es, written on 2026-12-03 by someone who saw no rule, classifier, test, bench or earlier
 corpus, to the labelling guide LABELLING.md): groups "d0", "d1", ... The judged test set:
 nothing trains on it and nobody working on routing reads it.
+
+routing_history{1,2,3}_corpus.jsonl from routing_history{1,2,3}_cores.jsonl (240 cores each, 30 per
+team; 1: EN/DE, 2: FR/ES/EN, 3: EN/DE/FR/ES from writers other than vendors' clerks), written on
+2026-12-03 to the same guide by three more people who saw no rule or corpus: "desk history" the
+classifier trains on and the rules were checked against. Groups "h…", "i…", "j…".
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ FURTHER = [
     ("routing_blind_cores.jsonl", "routing_blind_corpus.jsonl", 2027, "b"),
     ("routing_blind2_cores.jsonl", "routing_blind2_corpus.jsonl", 2028, "c"),
     ("routing_blind3_cores.jsonl", "routing_blind3_corpus.jsonl", 2029, "d"),
+    ("routing_history1_cores.jsonl", "routing_history1_corpus.jsonl", 2030, "h"),
+    ("routing_history2_cores.jsonl", "routing_history2_corpus.jsonl", 2031, "i"),
+    ("routing_history3_cores.jsonl", "routing_history3_corpus.jsonl", 2032, "j"),
 ]
 
 GREETINGS = {
