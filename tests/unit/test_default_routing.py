@@ -751,6 +751,46 @@ def test_blocked_invoices_contracts_and_due_diligence_reach_their_team(
     assert route(subject, body)[0] == team
 
 
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        (
+            "Account check",
+            "Click the button below and sign in with your password to keep receiving remittances.",
+        ),
+        ("Konto", "Klicken Sie hier und melden Sie sich an, sonst wird Ihr Zugang gesperrt."),
+        ("Invoice from Orbis Consulting", "Nobody has heard of this firm and there is no PO. It looks fake."),
+        ("Facture", "Personne n'a commandé cette prestation de référencement, on la paie ?"),
+        ("Factura rara", "Nos llega una factura de un proveedor que no conozco, nadie ha pedido nada."),
+        ("Rechnung Firma Kolb", "Die IBAN auf der Rechnung stimmt nicht mit den Stammdaten überein."),
+        ("Quick favour", "Are you at your desk? I need a discreet favour, reply only to this address."),
+    ],
+)
+def test_phishing_unknown_vendors_and_mismatched_ibans_go_to_risk(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.final) == ("Risk", True)
+
+
+@pytest.mark.parametrize(
+    ("team", "subject", "body"),
+    [
+        ("Vendor Management", "ISO 9001", "Our renewed ISO 9001 certificate for your supplier file."),
+        (
+            "Vendor Management",
+            "Lieferantenbewertung",
+            "Wie kommt unsere Lieferantenbewertung von 62 Punkten zustande?",
+        ),
+        ("Accounts Payable", "Facture refusée", "Notre facture 1182 a été refusée sans numéro de commande."),
+        ("Accounts Payable", "Abschlagsrechnung", "Anbei die 2. Abschlagsrechnung zum Bauvorhaben Halle 3."),
+        ("Payments", "Retention", "When will you release the 5% retention money on the project?"),
+    ],
+)
+def test_certificates_evaluations_rejections_and_retentions_reach_their_team(
+    team: str, subject: str, body: str
+) -> None:
+    assert route(subject, body)[0] == team
+
+
 def test_a_signature_or_footer_does_not_decide() -> None:
     body = (
         "Hello,\n\nAttached is the certificate of incorporation you asked for.\n\nKind regards,\n\n"
