@@ -813,3 +813,63 @@ def test_the_shipped_phrase_lists_keep_the_limits() -> None:
     names = [r.fields.name for r in ROUTING.rules]
     assert len(set(names)) == len(names)
     assert not set(names) & set(ROUTING.retired_rules)
+
+
+# Look-alikes of fraud and delivery wording: a word that a shipped phrase once matched inside a
+# harmless one ("discretionary", a portal's "new account", a download link) decides nothing.
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Budget", "Spend from the discretionary budget is at the buyer's discretion; which PO do I use?"),
+        (
+            "Factura electrónica",
+            "Puede descargar la factura electrónica en el siguiente enlace de nuestro portal.",
+        ),
+        (
+            "Cambio de contacto",
+            "Les enviamos los nuevos datos de contacto de nuestro departamento de cobros.",
+        ),
+        (
+            "Lieferantenportal",
+            "Wir haben ein neues Konto im Lieferantenportal angelegt und können uns nicht anmelden.",
+        ),
+        (
+            "Portail fournisseurs",
+            "Nous avons créé un nouveau compte sur votre portail fournisseurs, sans accès.",
+        ),
+        ("Upload", "The PDF exceeds the portal's upload storage limit; may we send the invoice by email?"),
+    ],
+)
+def test_harmless_look_alikes_of_fraud_wording_do_not_stop_at_risk(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert team != "Risk"
+    assert not outcome.final
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Virement", "Merci de traiter ce virement en toute discrétion, sans en parler à votre responsable."),
+        ("Datos bancarios", "Nuevos datos: IBAN ES12 0182 4400 1102 0156 7788, a partir del próximo pago."),
+        ("Bankverbindung", "Bitte zahlen Sie ab sofort auf unser neues Konto bei der Volksbank ein."),
+        ("Paiement", "Veuillez utiliser notre nouveau compte IBAN FR76 3000 4008 2100 0112 3456 789."),
+        (
+            "Mailbox",
+            "Your mailbox has reached its storage limit. Click here and log in to keep receiving mail.",
+        ),
+        (
+            "Sus datos",
+            "Para evitar retrasos en sus cobros, actualice su información en el siguiente enlace hoy.",
+        ),
+    ],
+)
+def test_the_fraud_wording_behind_the_look_alikes_still_goes_to_risk(subject: str, body: str) -> None:
+    team, outcome = route(subject, body)
+    assert (team, outcome.final) == ("Risk", True)
+
+
+def test_downloading_an_invoice_is_no_unloading() -> None:
+    team, _ = route("Factura", "No puedo descargar la factura del portal, el enlace da error.")
+    assert team != "Inventory"
+    team, _ = route("Camión", "No nos dejaron descargar: el muelle ya había cerrado a las 15:00.")
+    assert team == "Inventory"
