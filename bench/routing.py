@@ -20,9 +20,14 @@ of it, and the blind corpus, less PATH if it is one of them) and PATH is scored 
 classifier trains on the other folds). --no-model-overrides-rules scores the other policy (the
 classifier decides only when no rule names a team; P2PDESK_ROUTER_MODEL_OVERRIDES_RULES=0).
 
+With --leave-one-corpus-out PATH..., each PATH (a development corpus the rules were not fitted to)
+is scored whole by a classifier trained on every other development corpus, at each of
+--thresholds: the validation on which the classifier and the threshold are chosen.
+
     python bench/routing.py [--dev [--folds 5]] [--threshold 0.8] [--test-share 0.3] [--seed 7]
                             [--show-mistakes] [--with-demo-history] [--blind]
-                            [--holdout PATH | --grouped-cv] [--no-model-overrides-rules]
+                            [--holdout PATH | --grouped-cv | --leave-one-corpus-out PATH...]
+                            [--thresholds 0.4,0.5] [--no-model-overrides-rules]
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from p2pdesk.infrastructure.classifier.evaluation import (
     grouped_cross_validation,
     holdout_routing,
 )
+from p2pdesk.infrastructure.classifier.text_model import TextClassifier
 from p2pdesk.infrastructure.cli.default_routing import default_routing
 from p2pdesk.infrastructure.cli.demo_data import TICKETS
 
@@ -59,7 +65,8 @@ DEVELOPMENT_CORPORA = (
     CORPUS,
     BLIND_CORPUS,
     DATA / "routing_blind2_corpus.jsonl",
-    *(DATA / f"routing_history{n}_corpus.jsonl" for n in (1, 2, 3)),
+    DATA / "routing_blind3_corpus.jsonl",
+    *(DATA / f"routing_history{n}_corpus.jsonl" for n in range(1, 10)),
 )
 TARGET_ACCURACY = 0.95
 TARGET_MS = 5.0
@@ -100,6 +107,19 @@ def main() -> None:
         help="grouped cross-validation over the main and blind corpora together (development)",
     )
     parser.add_argument(
+        "--leave-one-corpus-out",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="validation: for each PATH (a development corpus the rules were not fitted to), train on"
+        " every other development corpus and score PATH whole; pooled accuracy per --thresholds",
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=lambda text: [float(t) for t in text.split(",")],
+        help="with --leave-one-corpus-out: comma-separated thresholds to compare (default: --threshold)",
+    )
+    parser.add_argument(
         "--model-overrides-rules",
         action=argparse.BooleanOptionalAction,
         default=RoutingPolicy.model_overrides_rules,
@@ -107,8 +127,13 @@ def main() -> None:
         " --no-model-overrides-rules: only when no rule names a team",
     )
     args = parser.parse_args()
-    if (args.holdout or args.grouped_cv) and (args.dev or args.blind):
-        parser.error("--holdout and --grouped-cv take neither --dev nor --blind")
+    modes = [bool(args.holdout), args.grouped_cv, bool(args.leave_one_corpus_out)]
+    if sum(modes) > 1:
+        parser.error("choose one of --holdout, --grouped-cv and --leave-one-corpus-out")
+    if any(modes) and (args.dev or args.blind):
+        parser.error("--holdout, --grouped-cv and --leave-one-corpus-out take neither --dev nor --blind")
+    if args.thresholds and not args.leave_one_corpus_out:
+        parser.error("--thresholds goes with --leave-one-corpus-out")
     if args.dev and args.blind:
         parser.error("--dev never looks at test data: drop --blind")
 
@@ -139,6 +164,9 @@ def main() -> None:
     # One BLAS thread, as a server routing one message at a time: threads left spinning after
     # training would otherwise be counted in the CPU time per message.
     threadpool_limits(limits=1)
+    if args.leave_one_corpus_out:
+        leave_one_corpus_out(args, rules, team_ids)
+        return
     if args.holdout or args.grouped_cv:
         other_corpora(args, rules, team_ids, extra)
         return
@@ -311,6 +339,56 @@ def other_corpora(
         [f"{name} accuracy, combined", f"{combined:.3f}", *(target if args.holdout else ["", ""])]
     )
     common.write_result(name, result)
+
+
+def leave_one_corpus_out(
+    args: argparse.Namespace, rules: list[RoutingRule], team_ids: dict[str, int]
+) -> None:
+    """Each named corpus routed by a classifier trained on every other development corpus, once
+    per threshold (one model per corpus, reused): how to choose the threshold and the policy on
+    mail the rules were not fitted to, without touching the judged holdout."""
+    corpora = {path.resolve(): load(path) for path in DEVELOPMENT_CORPORA}
+    targets = [path.resolve() for path in args.leave_one_corpus_out]
+    unknown = [str(path) for path in targets if path not in corpora]
+    if unknown:
+        sys.exit(f"not a development corpus (see DEVELOPMENT_CORPORA): {', '.join(unknown)}")
+    policy = "model overrides rules" if args.model_overrides_rules else "rules first, model when no rule"
+    models: dict[Path, Any] = {}
+    summary = []
+    for threshold in args.thresholds or [args.threshold]:
+        correct = {"rules_only": 0.0, "classifier_only": 0.0, "combined": 0.0}
+        total = 0
+        print(f"threshold {threshold}; {policy}")
+        for target in targets:
+            training = [m for path, corpus in corpora.items() if path != target for m in corpus]
+            result = holdout_routing(
+                training,
+                corpora[target],
+                rules,
+                team_ids,
+                triage_team="Triage",
+                threshold=threshold,
+                model_overrides_rules=args.model_overrides_rules,
+                trainer=lambda texts, labels, target=target: models.setdefault(
+                    target, TextClassifier.train(texts, labels)
+                ),
+            )
+            scored = result["test"]
+            total += scored
+            for kind in correct:
+                correct[kind] += result[kind]["accuracy"] * scored
+            figures = "  ".join(f"{kind} {result[kind]['accuracy']:.3f}" for kind in correct)
+            print(f"  {target.name:34} {scored:5} messages  {figures}  decided by {result['decided_by']}")
+        pooled = {kind: count / total for kind, count in correct.items()}
+        print(
+            "  "
+            + f"{'pooled':34} {total:5} messages  "
+            + "  ".join(f"{k} {v:.3f}" for k, v in pooled.items())
+        )
+        summary.append(
+            [f"leave-one-corpus-out accuracy, combined at {threshold}", f"{pooled['combined']:.3f}", "", ""]
+        )
+    common.write_result("routing_leave_one_corpus_out", {"summary": summary})
 
 
 NEAR_DUPLICATE = 0.8

@@ -25,6 +25,15 @@ routing_history{1,2,3}_corpus.jsonl from routing_history{1,2,3}_cores.jsonl (240
 team; 1: EN/DE, 2: FR/ES/EN, 3: EN/DE/FR/ES from writers other than vendors' clerks), written on
 2026-12-03 to the same guide by three more people who saw no rule or corpus: "desk history" the
 classifier trains on and the rules were checked against. Groups "h…", "i…", "j…".
+
+Written on 2026-12-07 to the same guide by writers who saw no rule, test, bench or corpus:
+routing_history{4..9} (240 cores each, 30 per team, 60 per language; 4: internal staff, 5: small
+vendors, 6: long multi-topic mail, 7: boundary cases between teams, 8: colleagues forwarding with
+an ask on top, 9: terse phone messages), groups "k…" to "p…": desk history the classifier trains
+on. The rules were not fitted to them (nor, since it was scored, to blind3): with blind3 they are
+the leave-one-corpus-out validation (`bench/routing.py --leave-one-corpus-out`) on which the
+classifier and threshold were chosen. routing_blind4 (240 cores, like blind3), groups "e…": the
+judged test set of 2026-12-07; nothing trains on it and nobody working on routing reads it.
 """
 
 from __future__ import annotations
@@ -51,6 +60,13 @@ FURTHER = [
     ("routing_history1_cores.jsonl", "routing_history1_corpus.jsonl", 2030, "h"),
     ("routing_history2_cores.jsonl", "routing_history2_corpus.jsonl", 2031, "i"),
     ("routing_history3_cores.jsonl", "routing_history3_corpus.jsonl", 2032, "j"),
+    ("routing_history4_cores.jsonl", "routing_history4_corpus.jsonl", 2033, "k"),
+    ("routing_history5_cores.jsonl", "routing_history5_corpus.jsonl", 2034, "l"),
+    ("routing_history6_cores.jsonl", "routing_history6_corpus.jsonl", 2035, "m"),
+    ("routing_history7_cores.jsonl", "routing_history7_corpus.jsonl", 2036, "n"),
+    ("routing_history8_cores.jsonl", "routing_history8_corpus.jsonl", 2038, "o"),
+    ("routing_history9_cores.jsonl", "routing_history9_corpus.jsonl", 2039, "p"),
+    ("routing_blind4_cores.jsonl", "routing_blind4_corpus.jsonl", 2037, "e"),
 ]
 
 GREETINGS = {
