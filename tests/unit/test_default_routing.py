@@ -838,6 +838,20 @@ def test_the_shipped_phrase_lists_keep_the_limits() -> None:
             "Nous avons créé un nouveau compte sur votre portail fournisseurs, sans accès.",
         ),
         ("Upload", "The PDF exceeds the portal's upload storage limit; may we send the invoice by email?"),
+        ("Factura FE-8812", "La enviamos el día 5. Sin embargo, contabilidad dice que no la tiene."),
+        (
+            "Dossier client",
+            "Au titre de la lutte contre le blanchiment, merci d'envoyer la liste des bénéficiaires.",
+        ),
+        (
+            "Code of Conduct",
+            "Our revised Code of Conduct has an expanded whistleblowing section for suppliers.",
+        ),
+        ("Accès portail", "Merci de créer un accès pour Mme Leclerc et de désactiver l'ancien compte."),
+        (
+            "Référencement",
+            "Nous souhaitons être inscrits dans votre fichier fournisseurs : quelle procédure ?",
+        ),
     ],
 )
 def test_harmless_look_alikes_of_fraud_wording_do_not_stop_at_risk(subject: str, body: str) -> None:
@@ -856,6 +870,16 @@ def test_harmless_look_alikes_of_fraud_wording_do_not_stop_at_risk(subject: str,
         (
             "Mailbox",
             "Your mailbox has reached its storage limit. Click here and log in to keep receiving mail.",
+        ),
+        ("Embargo", "The consignee of PO 4500771 sits in an embargoed country; please hold the order."),
+        ("Alerte", "Nous avons un soupçon de blanchiment sur les paiements fractionnés de ce fournisseur."),
+        (
+            "Pago",
+            "Paguen las facturas a la cuenta de nuestro socio, nuestra cuenta está en proceso de embargo.",
+        ),
+        (
+            "RIB",
+            "Merci de mettre à jour notre RIB dans votre fichier fournisseurs avant le prochain virement.",
         ),
         (
             "Sus datos",
