@@ -1,12 +1,17 @@
-"""TF-IDF over accent-folded character 3- to 5-grams, a linear SVM, and sigmoid-calibrated probabilities.
+"""TF-IDF over accent-folded character 3- to 5-grams and word uni- and bigrams, a linear SVM, and
+sigmoid-calibrated probabilities.
 
-Character n-grams (within word boundaries, lower-cased, accents stripped) carry the many languages,
-compound words and spelling variants of P2P mail ("Zahlungsavis", "relevé"/"releve", "albarán")
-without a tokenizer per language. Chosen on the routing bench's development cross-validation
-(`bench/routing.py --dev`, training part only): char 3-5 alone scored above char 4 plus word 1-2
-grams, and the calibrated linear SVM (class weights balanced) above logistic regression and
-complement naive Bayes. Calibration (Platt scaling on cross-validated margins) turns the SVM's
-margins into probabilities, so "confidence >= threshold" means what it says.
+Character n-grams (lower-cased, accents stripped, across word boundaries) carry the many
+languages, compound words and spelling variants of P2P mail ("Zahlungsavis", "relevé"/"releve",
+"albarán") without a tokenizer per language; word bigrams add the phrases ("bank details",
+"nota de crédito") that name a team. Chosen on the routing bench's leave-one-corpus-out validation
+(each of five corpora the rules were not fitted to, 3,600 messages, classified by a model trained
+on all the others): these features with C=1, and the subject counted twice (application.routing),
+scored 0.964 against 0.940 for the earlier model (within-word character n-grams, C=0.5, subject
+once); C=0.5 and C=2 came within 0.1 point; the calibrated linear SVM beat logistic regression on
+the same features (0.950 against 0.947 on four of the corpora). Calibration (Platt scaling on
+cross-validated margins) turns the SVM's margins into probabilities, so "confidence >= threshold"
+means what it says.
 
 Prediction of one text builds its TF-IDF row by hand (the fitted analyzer, vocabulary and idf)
 and applies the SVM and the sigmoids directly: the same figures as scikit-learn's transform and
@@ -51,16 +56,10 @@ def evaluate(predicted: Sequence[str], expected: Sequence[str]) -> Evaluation:
 
 
 def _vectorizers() -> list[TfidfVectorizer]:
+    shared = {"strip_accents": "unicode", "lowercase": True, "min_df": 2, "sublinear_tf": True}
     return [
-        TfidfVectorizer(
-            strip_accents="unicode",
-            lowercase=True,
-            analyzer="char_wb",
-            ngram_range=(3, 5),
-            min_df=2,
-            sublinear_tf=True,
-            max_features=100_000,
-        )
+        TfidfVectorizer(analyzer="char", ngram_range=(3, 5), max_features=100_000, **shared),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), max_features=100_000, **shared),
     ]
 
 
@@ -103,7 +102,7 @@ class TextClassifier:
         vectorizers = _vectorizers()
         cut = [t[:MAX_TEXT] for t in texts]
         features = scipy.sparse.hstack([v.fit_transform(cut) for v in vectorizers]).tocsr()
-        svm = LinearSVC(C=0.5, class_weight="balanced", random_state=seed)
+        svm = LinearSVC(C=1.0, class_weight="balanced", random_state=seed)
         model = CalibratedClassifierCV(svm, cv=min(3, min(counts.values())), method="sigmoid", ensemble=False)
         model.fit(features, list(labels))
         return cls(vectorizers, model)
