@@ -14,10 +14,11 @@ With --blind, also the same three figures on the whole blind corpus (bench/data/
 written apart from the rules, the classifier and the main corpus), routed by the same trained model and
 router; the classifier never trains on it. Its messages are listed only with --show-mistakes.
 
-With --holdout PATH, the classifier trains on every labelled corpus but PATH (the main corpus, all
-of it, and the blind corpus, less PATH if it is one of them) and PATH is scored whole. With
---grouped-cv, grouped 5-fold cross-validation over the main and blind corpora together (each fold's
-classifier trains on the other folds). --no-model-overrides-rules scores the other policy (the
+With --holdout PATH..., the classifier trains on every development corpus (DEVELOPMENT_CORPORA)
+but the PATHs, which are scored whole, together: the judged figure is `--holdout
+data/routing_blind4_corpus.jsonl data/routing_blind5_corpus.jsonl`. With --grouped-cv, grouped
+5-fold cross-validation over all development corpora together (each fold's classifier trains on
+the other folds). --no-model-overrides-rules scores the other policy (the
 classifier decides only when no rule names a team; P2PDESK_ROUTER_MODEL_OVERRIDES_RULES=0).
 
 With --leave-one-corpus-out PATH..., each PATH (a development corpus the rules were not fitted to)
@@ -66,7 +67,7 @@ DEVELOPMENT_CORPORA = (
     BLIND_CORPUS,
     DATA / "routing_blind2_corpus.jsonl",
     DATA / "routing_blind3_corpus.jsonl",
-    *(DATA / f"routing_history{n}_corpus.jsonl" for n in range(1, 10)),
+    *(DATA / f"routing_history{n}_corpus.jsonl" for n in range(1, 12)),
 )
 TARGET_ACCURACY = 0.95
 TARGET_MS = 5.0
@@ -99,7 +100,9 @@ def main() -> None:
     parser.add_argument(
         "--holdout",
         type=Path,
-        help="train on every labelled corpus but this one, score this one whole",
+        nargs="+",
+        metavar="PATH",
+        help="train on every development corpus but these, score these whole (together)",
     )
     parser.add_argument(
         "--grouped-cv",
@@ -298,12 +301,12 @@ def other_corpora(
         )
         name = "routing_grouped_cv"
     else:
-        target = args.holdout.resolve()
+        targets = {path.resolve() for path in args.holdout}
         try:
-            held_out = load(target)
+            held_out = [m for path in args.holdout for m in load(path)]
         except (OSError, ValueError, KeyError) as error:
-            sys.exit(f"cannot read {args.holdout}: {error}")
-        training = [m for path, corpus in corpora.items() if path != target for m in corpus] + extra
+            sys.exit(f"cannot read {' '.join(map(str, args.holdout))}: {error}")
+        training = [m for path, corpus in corpora.items() if path not in targets for m in corpus] + extra
         result = holdout_routing(
             training,
             held_out,
@@ -314,8 +317,9 @@ def other_corpora(
             model_overrides_rules=args.model_overrides_rules,
         )
         print(
-            f"held out {args.holdout}: {len(held_out)} messages, all scored; classifier trained on"
-            f" {len(training)} messages of the other corpora; threshold {args.threshold}; {policy}"
+            f"held out {', '.join(path.name for path in args.holdout)}: {len(held_out)} messages, all"
+            f" scored; classifier trained on {len(training)} messages of the other corpora;"
+            f" threshold {args.threshold}; {policy}"
         )
         result["near_duplicates"] = near_duplicates(held_out, training)
         print(

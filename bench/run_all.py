@@ -2,7 +2,8 @@
 
 Order: assignment latency, redistribution, ticket list (1M tickets, reused between runs), API create,
 intake, routing (quality on the labelled corpus, and speed; no database), then the routing target judged
-on the third blind set (`routing.py --holdout data/routing_blind3_corpus.jsonl`).
+on the fourth and fifth blind sets (`routing.py --holdout data/routing_blind4_corpus.jsonl
+data/routing_blind5_corpus.jsonl`).
 Each runs in its own process (`python bench/<name>.py`, each is also runnable alone) with a time
 cap; a benchmark that fails or times out is reported as such and the others still run.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import _common as common
 
-_HOLDOUT = common.BENCH_DIR / "data" / "routing_blind3_corpus.jsonl"
+_HOLDOUT = [str(common.BENCH_DIR / "data" / f"routing_blind{n}_corpus.jsonl") for n in (4, 5)]
 BENCHMARKS: dict[str, tuple[list[str], list[str], float]] = {
     # name: (arguments, --quick arguments, time cap in seconds)
     "assignment_latency": ([], ["--n", "50"], 900),
@@ -35,7 +36,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], float]] = {
     "intake": ([], ["--messages", "200", "--skip-big"], 1200),
     "routing": ([], [], 600),
     # The routing target, judged on the blind set nobody working on the rules has read.
-    "routing_holdout": (["--holdout", str(_HOLDOUT)], ["--holdout", str(_HOLDOUT)], 600),
+    "routing_holdout": (["--holdout", *_HOLDOUT], ["--holdout", *_HOLDOUT], 600),
 }
 SCRIPTS = {"routing_holdout": "routing"}  # benchmarks that are another script's mode
 

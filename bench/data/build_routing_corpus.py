@@ -27,13 +27,14 @@ team; 1: EN/DE, 2: FR/ES/EN, 3: EN/DE/FR/ES from writers other than vendors' cle
 classifier trains on and the rules were checked against. Groups "h…", "i…", "j…".
 
 Written on 2026-12-07 to the same guide by writers who saw no rule, test, bench or corpus:
-routing_history{4..9} (240 cores each, 30 per team, 60 per language; 4: internal staff, 5: small
+routing_history{4..11} (240 cores each, 30 per team, 60 per language; 4: internal staff, 5: small
 vendors, 6: long multi-topic mail, 7: boundary cases between teams, 8: colleagues forwarding with
-an ask on top, 9: terse phone messages), groups "k…" to "p…": desk history the classifier trains
-on. The rules were not fitted to them (nor, since it was scored, to blind3): with blind3 they are
+an ask on top, 9: terse phone messages, 10: regional variants of each language, 11: industries'
+own vocabulary), groups "k…" to "r…": desk history the classifier trains on. The rules were not fitted to them (nor, since it was scored, to blind3): with blind3 they are
 the leave-one-corpus-out validation (`bench/routing.py --leave-one-corpus-out`) on which the
-classifier and threshold were chosen. routing_blind4 (240 cores, like blind3), groups "e…": the
-judged test set of 2026-12-07; nothing trains on it and nobody working on routing reads it.
+classifier and threshold were chosen. routing_blind4 and routing_blind5 (240 cores each, like
+blind3, by two more writers), groups "e…" and "f…": the judged test set of 2026-12-07; nothing
+trains on them and nobody working on routing reads them.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ FURTHER = [
     ("routing_history7_cores.jsonl", "routing_history7_corpus.jsonl", 2036, "n"),
     ("routing_history8_cores.jsonl", "routing_history8_corpus.jsonl", 2038, "o"),
     ("routing_history9_cores.jsonl", "routing_history9_corpus.jsonl", 2039, "p"),
+    ("routing_history10_cores.jsonl", "routing_history10_corpus.jsonl", 2040, "q"),
+    ("routing_history11_cores.jsonl", "routing_history11_corpus.jsonl", 2041, "r"),
     ("routing_blind4_cores.jsonl", "routing_blind4_corpus.jsonl", 2037, "e"),
+    ("routing_blind5_cores.jsonl", "routing_blind5_corpus.jsonl", 2042, "f"),
 ]
 
 GREETINGS = {
