@@ -373,9 +373,7 @@ def leave_one_corpus_out(
                 triage_team="Triage",
                 threshold=threshold,
                 model_overrides_rules=args.model_overrides_rules,
-                trainer=lambda texts, labels, target=target: models.setdefault(
-                    target, TextClassifier.train(texts, labels)
-                ),
+                trainer=lambda texts, labels, target=target: trained(models, target, texts, labels),
             )
             scored = result["test"]
             total += scored
@@ -393,6 +391,13 @@ def leave_one_corpus_out(
             [f"leave-one-corpus-out accuracy, combined at {threshold}", f"{pooled['combined']:.3f}", "", ""]
         )
     common.write_result("routing_leave_one_corpus_out", {"summary": summary})
+
+
+def trained(models: dict[Path, Any], target: Path, texts: Any, labels: Any) -> Any:
+    """The classifier that routes `target`, trained on first use (the same for every threshold)."""
+    if target not in models:
+        models[target] = TextClassifier.train(texts, labels)
+    return models[target]
 
 
 NEAR_DUPLICATE = 0.8

@@ -17,7 +17,7 @@ P2PDESK_GMAIL_PUSH_AUDIENCE, P2PDESK_GMAIL_PUSH_SERVICE_ACCOUNT   the audience a
                     of the Pub/Sub push subscription's OIDC tokens (both needed for /hooks/gmail/)
 P2PDESK_GOOGLE_CERTS_URL   where Google's OIDC signing certificates are fetched (default Google's)
 P2PDESK_TRIAGE_TEAM  the team routing sends a message to when nothing is confident (default Triage)
-P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.7)
+P2PDESK_ROUTER_CONFIDENCE  the classifier decides only at this probability or above (default 0.5)
 P2PDESK_ROUTER_MODEL_OVERRIDES_RULES  default 1: a confident classifier overrides non-stop rules;
                            0: it decides only when no rule names a team
 DB_CONNECT_TIMEOUT, BROKER_CONNECT_TIMEOUT   seconds before an unreachable database/broker is given up (3)
@@ -138,7 +138,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 P2PDESK_TIME_ZONE = os.environ.get("P2PDESK_TIME_ZONE", "UTC")
 P2PDESK_TRIAGE_TEAM = os.environ.get("P2PDESK_TRIAGE_TEAM", "Triage")
-P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.7"))
+P2PDESK_ROUTER_CONFIDENCE = float(os.environ.get("P2PDESK_ROUTER_CONFIDENCE", "0.5"))
 P2PDESK_ROUTER_MODEL_OVERRIDES_RULES = os.environ.get("P2PDESK_ROUTER_MODEL_OVERRIDES_RULES", "1") != "0"
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
