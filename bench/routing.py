@@ -67,7 +67,7 @@ DEVELOPMENT_CORPORA = (
     BLIND_CORPUS,
     DATA / "routing_blind2_corpus.jsonl",
     DATA / "routing_blind3_corpus.jsonl",
-    *(DATA / f"routing_history{n}_corpus.jsonl" for n in range(1, 12)),
+    *(DATA / f"routing_history{n}_corpus.jsonl" for n in range(1, 20)),
 )
 TARGET_ACCURACY = 0.95
 TARGET_MS = 5.0

@@ -27,14 +27,17 @@ team; 1: EN/DE, 2: FR/ES/EN, 3: EN/DE/FR/ES from writers other than vendors' cle
 classifier trains on and the rules were checked against. Groups "h…", "i…", "j…".
 
 Written on 2026-12-07 to the same guide by writers who saw no rule, test, bench or corpus:
-routing_history{4..11} (240 cores each, 30 per team, 60 per language; 4: internal staff, 5: small
-vendors, 6: long multi-topic mail, 7: boundary cases between teams, 8: colleagues forwarding with
-an ask on top, 9: terse phone messages, 10: regional variants of each language, 11: industries'
-own vocabulary), groups "k…" to "r…": desk history the classifier trains on. The rules were not fitted to them (nor, since it was scored, to blind3): with blind3 they are
-the leave-one-corpus-out validation (`bench/routing.py --leave-one-corpus-out`) on which the
-classifier and threshold were chosen. routing_blind4 and routing_blind5 (240 cores each, like
-blind3, by two more writers), groups "e…" and "f…": the judged test set of 2026-12-07; nothing
-trains on them and nobody working on routing reads them.
+routing_history{4..19} (240 cores each, 30 per team; 4: internal staff, 5: small vendors, 6: long
+multi-topic mail, 7: boundary cases between teams, 8: colleagues forwarding with an ask on top, 9:
+terse phone messages, 10: regional variants of each language, 11: industries' own vocabulary, 14:
+hard and indirect cases; 12, 13, 15-19: a month of one company's inbox - manufacturing, retail,
+professional services, logistics, pharma, public sector, technology), groups "k…" to "z…": desk
+history the classifier trains on. The rules were not fitted to history4-11 or blind3, bar a few
+fraud phrases that matched harmless mail: with them, these are the leave-one-corpus-out validation
+(`bench/routing.py --leave-one-corpus-out`) on which the classifier and the threshold were chosen.
+routing_blind4 and routing_blind5 (240 cores each, like blind3, by two more writers), groups "e…"
+and "f…": the judged test set of 2026-12-07; nothing trains on them and nobody working on routing
+reads them.
 """
 
 from __future__ import annotations
@@ -69,6 +72,14 @@ FURTHER = [
     ("routing_history9_cores.jsonl", "routing_history9_corpus.jsonl", 2039, "p"),
     ("routing_history10_cores.jsonl", "routing_history10_corpus.jsonl", 2040, "q"),
     ("routing_history11_cores.jsonl", "routing_history11_corpus.jsonl", 2041, "r"),
+    ("routing_history12_cores.jsonl", "routing_history12_corpus.jsonl", 2043, "s"),
+    ("routing_history13_cores.jsonl", "routing_history13_corpus.jsonl", 2044, "t"),
+    ("routing_history14_cores.jsonl", "routing_history14_corpus.jsonl", 2045, "u"),
+    ("routing_history15_cores.jsonl", "routing_history15_corpus.jsonl", 2046, "v"),
+    ("routing_history16_cores.jsonl", "routing_history16_corpus.jsonl", 2047, "w"),
+    ("routing_history17_cores.jsonl", "routing_history17_corpus.jsonl", 2048, "x"),
+    ("routing_history18_cores.jsonl", "routing_history18_corpus.jsonl", 2049, "y"),
+    ("routing_history19_cores.jsonl", "routing_history19_corpus.jsonl", 2050, "z"),
     ("routing_blind4_cores.jsonl", "routing_blind4_corpus.jsonl", 2037, "e"),
     ("routing_blind5_cores.jsonl", "routing_blind5_corpus.jsonl", 2042, "f"),
 ]
