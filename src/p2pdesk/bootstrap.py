@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -430,6 +430,8 @@ def _routing_setup() -> RoutingSetupSource:
 class TrainedRouter:
     version: int | None  # None when trained without storing (--dry-run)
     examples: int
+    imported: int  # of the examples, those imported from before the desk (now or earlier)
+    newly_imported: int  # of those, how many this run's import added
     train_examples: int
     test_examples: int
     classes: int
@@ -437,13 +439,33 @@ class TrainedRouter:
     macro_f1: float
 
 
-def train_router(*, test_share: float = 0.2, seed: int = 7, store: bool = True) -> TrainedRouter:
+def train_router(
+    *,
+    test_share: float = 0.2,
+    seed: int = 7,
+    store: bool = True,
+    imported: Sequence[tuple[str, str, str]] = (),
+    imported_from: str = "",
+) -> TrainedRouter:
     """Train the classifier on the desk's history, evaluate it on a held-out split, then retrain on
-    everything and store (and activate) it as the next version."""
+    everything and store (and activate) it as the next version. `imported` (subject, body, team
+    name: mail from before the desk) is kept for every later training too, unless `store` is off."""
     from p2pdesk.infrastructure.classifier.text_model import TextClassifier, evaluate, split
-    from p2pdesk.infrastructure.persistence.routing import DjangoRouterModelStore, training_examples
+    from p2pdesk.infrastructure.persistence.routing import (
+        DjangoRouterModelStore,
+        imported_examples,
+        live_team_ids_by_name,
+        store_imported_examples,
+        training_examples,
+    )
 
-    examples = training_examples()
+    resolved = _imported_examples(imported, live_team_ids_by_name())
+    newly_imported = 0
+    if store and resolved:
+        at = SystemClock().now()
+        newly_imported = store_imported_examples(resolved, source=imported_from, at=at)
+    kept = list(dict.fromkeys(imported_examples() + ([] if store else resolved)))
+    examples = training_examples() + kept
     texts = [classifier_text(subject, description) for subject, description, _ in examples]
     labels = [label for _, _, label in examples]
     train, test = split(labels, test_share=test_share, seed=seed)
@@ -462,8 +484,28 @@ def train_router(*, test_share: float = 0.2, seed: int = 7, store: bool = True) 
             activate=True,
         )
     return TrainedRouter(
-        version, len(examples), len(train), len(test), len(set(labels)), figures.accuracy, figures.macro_f1
+        version,
+        len(examples),
+        len(kept),
+        newly_imported,
+        len(train),
+        len(test),
+        len(set(labels)),
+        figures.accuracy,
+        figures.macro_f1,
     )
+
+
+def _imported_examples(
+    imported: Sequence[tuple[str, str, str]], teams: dict[str, list[int]]
+) -> list[tuple[str, str, str]]:
+    """(subject, body, team id) for each imported message; a name that is no live team, or more
+    than one, refuses the lot (a typo would otherwise teach the model a team nobody has)."""
+    unknown = sorted({team for _, _, team in imported if len(teams.get(team.casefold(), [])) != 1})
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise ValueError(f"the imported history names teams that are not exactly one live team: {names}")
+    return [(subject, body, str(teams[team.casefold()][0])) for subject, body, team in imported]
 
 
 def principal_for(user: object) -> Principal | None:

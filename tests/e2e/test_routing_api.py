@@ -3,11 +3,14 @@ reference filters, misroute metric, the shipped rule set and a trained model."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
@@ -262,6 +265,73 @@ def test_train_router_stores_a_model_the_router_then_uses(
     assert explained["decided_by"] == "model:v1"
     assert explained["team"] == payments["id"]
     assert explained["confidence"] >= 0.6
+
+
+def test_history_imported_from_before_the_desk_trains_the_router_and_is_kept(
+    admin: APIClient, make_team: Callable[..., dict[str, Any]], capsys: Any, tmp_path: Path
+) -> None:
+    from p2pdesk.infrastructure.persistence.models import ImportedRoutingExampleRecord
+
+    payments, ap = make_team(name="Payments"), make_team(name="Accounts Payable")
+    history = {
+        "payments": [
+            "money has not arrived",
+            "transfer still missing",
+            "when do you pay us",
+            "remittance please",
+        ],
+        "accounts payable": [
+            "bill copy needed",
+            "credit memo attached",
+            "statement reconciliation",
+            "tax wrong",
+        ],
+    }
+    export = tmp_path / "old-helpdesk.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps({"subject": f"{subject} {n}", "body": "", "team": team}) + "\n"
+            for team, subjects in history.items()
+            for subject in subjects
+            for n in range(3)
+        )
+    )
+    call_command("train_router", "--import", str(export), "--test-share", "0.25")
+    out = capsys.readouterr().out
+    assert "24 examples (24 imported, 24 of them now) of 2 teams" in out
+    assert "v1" in out
+    bootstrap.desk.cache_clear()
+    explained = admin.post(
+        "/api/v1/routing/explain/", {"subject": "the transfer has not arrived", "body": ""}, format="json"
+    ).json()
+    assert (explained["decided_by"], explained["team"]) == ("model:v1", payments["id"])
+    assert ImportedRoutingExampleRecord.objects.filter(team_id=ap["id"]).count() == 12
+
+    call_command("train_router", "--import", str(export))  # the same file again adds nothing
+    assert "24 examples (24 imported, 0 of them now)" in capsys.readouterr().out
+    call_command("train_router")  # and later trainings keep what was imported
+    assert "24 examples (24 imported, 0 of them now)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ({"subject": "x", "body": "y", "team": "Paymnets"}, "not exactly one live team: 'Paymnets'"),
+        ({"subject": "x", "body": "y"}, "old.jsonl:1: no team"),
+    ],
+)
+def test_a_bad_import_is_refused_and_nothing_is_kept(
+    make_team: Callable[..., dict[str, Any]], tmp_path: Path, line: dict[str, str], error: str
+) -> None:
+    from p2pdesk.infrastructure.persistence.models import ImportedRoutingExampleRecord, RouterModelRecord
+
+    make_team(name="Payments")
+    export = tmp_path / "old.jsonl"
+    export.write_text(json.dumps(line) + "\n")
+    with pytest.raises(CommandError, match=error):
+        call_command("train_router", "--import", str(export))
+    assert not ImportedRoutingExampleRecord.objects.exists()
+    assert not RouterModelRecord.objects.exists()
 
 
 def test_the_schema_documents_routing(admin: APIClient) -> None:

@@ -495,6 +495,25 @@ class RoutingCorrectionRecord(models.Model):
         return f"{self.ticket_id}: {self.from_team_id} -> {self.to_team_id}"
 
 
+class ImportedRoutingExampleRecord(models.Model):
+    """Labelled mail from before the desk (`train_router --import`): training data kept for every
+    later training, like resolved tickets. `digest` makes importing the same file again a no-op."""
+
+    subject = models.TextField()
+    body = models.TextField()
+    team = models.ForeignKey(TeamRecord, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of subject, body and team id
+    source = models.CharField(max_length=255)  # the file's name, for whoever wonders later
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "p2pdesk_imported_routing_example"
+        verbose_name = "imported routing example"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.subject[:60]}"
+
+
 class RouterModelRecord(models.Model):
     """A trained routing classifier, versioned; at most one is active."""
 

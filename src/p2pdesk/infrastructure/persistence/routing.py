@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from p2pdesk.domain.routing_rules import Condition, RoutingRule, RuleActions
 from p2pdesk.infrastructure.persistence.group import insert_by_group_end
 from p2pdesk.infrastructure.persistence.models import (
+    ImportedRoutingExampleRecord,
     RouterModelRecord,
     RoutingCorrectionRecord,
     RoutingRuleRecord,
@@ -180,6 +181,45 @@ def training_examples() -> list[tuple[str, str, str]]:
         Q(status__in=("resolved", "closed")) | Q(id__in=corrected)
     ).values_list("subject", "description", "team_id")
     return [(subject, description, str(team_id)) for subject, description, team_id in rows]
+
+
+def imported_examples() -> list[tuple[str, str, str]]:
+    """(subject, body, team id) for each imported example whose team is still live."""
+    rows = ImportedRoutingExampleRecord.objects.filter(team__deleted_at__isnull=True).order_by("id")
+    return [
+        (subject, body, str(team_id))
+        for subject, body, team_id in rows.values_list("subject", "body", "team_id")
+    ]
+
+
+def store_imported_examples(examples: list[tuple[str, str, str]], *, source: str, at: datetime) -> int:
+    """Keep imported (subject, body, team id) for every later training; the same example imported
+    again is skipped. Returns how many were new."""
+    records = {}
+    for subject, body, team_id in examples:
+        digest = hashlib.sha256(f"{subject}\0{body}\0{team_id}".encode()).hexdigest()
+        records[digest] = ImportedRoutingExampleRecord(
+            subject=subject,
+            body=body,
+            team_id=int(team_id),
+            digest=digest,
+            source=source[:255],
+            imported_at=at,
+        )
+    with transaction.atomic():
+        before = ImportedRoutingExampleRecord.objects.count()
+        ImportedRoutingExampleRecord.objects.bulk_create(
+            records.values(), batch_size=500, ignore_conflicts=True
+        )
+        return ImportedRoutingExampleRecord.objects.count() - before
+
+
+def live_team_ids_by_name() -> dict[str, list[int]]:
+    """Each live team's id under its case-folded name (a list: names are not unique)."""
+    by_name: dict[str, list[int]] = {}
+    for team_id, name in TeamRecord.objects.filter(deleted_at__isnull=True).values_list("id", "name"):
+        by_name.setdefault(name.casefold(), []).append(team_id)
+    return by_name
 
 
 class DjangoRoutingSetupSource:

@@ -15,6 +15,7 @@ from p2pdesk.domain.errors import InvalidValue
 from p2pdesk.domain.routing_rules import Condition, RoutingRule, RuleActions
 from p2pdesk.infrastructure.persistence.admin import ReadOnlyAdmin
 from p2pdesk.infrastructure.persistence.models import (
+    ImportedRoutingExampleRecord,
     RouterModelRecord,
     RoutingCorrectionRecord,
     RoutingRuleRecord,
@@ -135,3 +136,16 @@ class RoutingCorrectionAdmin(ReadOnlyAdmin):
 class RouterModelAdmin(ReadOnlyAdmin):
     list_display = ["version", "created_at", "is_active", "examples"]
     exclude = ["blob", "signature"]
+
+
+@admin.register(ImportedRoutingExampleRecord)
+class ImportedRoutingExampleAdmin(ReadOnlyAdmin):
+    """Imported history (`train_router --import`): shown, searchable, and deletable, so a wrongly
+    labelled import can be taken out before the next training."""
+
+    list_display = ["imported_at", "source", "team", "subject"]
+    list_filter = ["source", "team"]
+    search_fields = ["subject", "body"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
