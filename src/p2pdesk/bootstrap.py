@@ -449,7 +449,7 @@ def train_router(
 ) -> TrainedRouter:
     """Train the classifier on the desk's history, evaluate it on a held-out split, then retrain on
     everything and store (and activate) it as the next version. `imported` (subject, body, team
-    name: mail from before the desk) is kept for every later training too, unless `store` is off."""
+    name: mail from before the desk) is trained on and, when stored, kept for every later training."""
     from p2pdesk.infrastructure.classifier.text_model import TextClassifier, evaluate, split
     from p2pdesk.infrastructure.persistence.routing import (
         DjangoRouterModelStore,
@@ -460,11 +460,7 @@ def train_router(
     )
 
     resolved = _imported_examples(imported, live_team_ids_by_name())
-    newly_imported = 0
-    if store and resolved:
-        at = SystemClock().now()
-        newly_imported = store_imported_examples(resolved, source=imported_from, at=at)
-    kept = list(dict.fromkeys(imported_examples() + ([] if store else resolved)))
+    kept = list(dict.fromkeys(imported_examples() + resolved))  # an example imported again counts once
     examples = training_examples() + kept
     texts = [classifier_text(subject, description) for subject, description, _ in examples]
     labels = [label for _, _, label in examples]
@@ -473,9 +469,12 @@ def train_router(
     figures = evaluate(
         [p for p, _ in held_out.predict_many([texts[i] for i in test])], [labels[i] for i in test]
     )
-    version = None
+    version, newly_imported = None, 0
     if store:
         final = TextClassifier.train(texts, labels, seed=seed)
+        # kept only now that training has worked: a refused training keeps nothing of the import
+        if resolved:
+            newly_imported = store_imported_examples(resolved, source=imported_from, at=SystemClock().now())
         version = DjangoRouterModelStore(_model_key()).save(
             final.dumps(),
             examples=len(examples),

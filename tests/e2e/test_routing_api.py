@@ -318,6 +318,7 @@ def test_history_imported_from_before_the_desk_trains_the_router_and_is_kept(
     [
         ({"subject": "x", "body": "y", "team": "Paymnets"}, "not exactly one live team: 'Paymnets'"),
         ({"subject": "x", "body": "y"}, "old.jsonl:1: no team"),
+        ({"subject": "x", "body": "y", "team": "payments"}, "cannot train: .* at least two teams"),
     ],
 )
 def test_a_bad_import_is_refused_and_nothing_is_kept(
@@ -327,7 +328,7 @@ def test_a_bad_import_is_refused_and_nothing_is_kept(
 
     make_team(name="Payments")
     export = tmp_path / "old.jsonl"
-    export.write_text(json.dumps(line) + "\n")
+    export.write_text("".join(json.dumps(dict(line, subject=f"x {n}")) + "\n" for n in range(5)))
     with pytest.raises(CommandError, match=error):
         call_command("train_router", "--import", str(export))
     assert not ImportedRoutingExampleRecord.objects.exists()
