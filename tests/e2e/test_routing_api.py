@@ -199,6 +199,12 @@ def test_moving_a_routed_ticket_counts_a_misroute(
     assert misroutes(payments["id"]) == before + 1
 
 
+def explain(admin: APIClient, subject: str, body: str = "") -> dict[str, Any]:
+    response = admin.post("/api/v1/routing/explain/", {"subject": subject, "body": body}, format="json")
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
 def test_the_shipped_rules_load_once_and_route_in_four_languages(admin: APIClient, capsys: Any) -> None:
     call_command("load_default_routing")
     assert "rules created" in capsys.readouterr().out
@@ -217,9 +223,7 @@ def test_the_shipped_rules_load_once_and_route_in_four_languages(admin: APIClien
         ("Hello", "Please call me back.", "Triage"),
     ]
     for subject, body, team in cases:
-        explained = admin.post(
-            "/api/v1/routing/explain/", {"subject": subject, "body": body}, format="json"
-        ).json()
+        explained = explain(admin, subject, body)
         assert explained["team"] == teams[team], (subject, explained)
 
 
@@ -259,9 +263,7 @@ def test_train_router_stores_a_model_the_router_then_uses(
     assert "24 examples of 2 teams" in out
     assert "v1" in out
     bootstrap.desk.cache_clear()
-    explained = admin.post(
-        "/api/v1/routing/explain/", {"subject": "the transfer has not arrived", "body": ""}, format="json"
-    ).json()
+    explained = explain(admin, "the transfer has not arrived")
     assert explained["decided_by"] == "model:v1"
     assert explained["team"] == payments["id"]
     assert explained["confidence"] >= 0.6
@@ -301,9 +303,7 @@ def test_history_imported_from_before_the_desk_trains_the_router_and_is_kept(
     assert "24 examples (24 imported, 24 of them now) of 2 teams" in out
     assert "v1" in out
     bootstrap.desk.cache_clear()
-    explained = admin.post(
-        "/api/v1/routing/explain/", {"subject": "the transfer has not arrived", "body": ""}, format="json"
-    ).json()
+    explained = explain(admin, "the transfer has not arrived")
     assert (explained["decided_by"], explained["team"]) == ("model:v1", payments["id"])
     assert ImportedRoutingExampleRecord.objects.filter(team_id=ap["id"]).count() == 12
 
