@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +281,7 @@ def other_corpora(
     team_ids: dict[str, int],
     extra: list[LabelledMessage],
 ) -> None:
-    policy = "model overrides rules" if args.model_overrides_rules else "rules first, model when no rule"
+    policy = policy_name(args)
     corpora = {path.resolve(): load(path) for path in DEVELOPMENT_CORPORA}
     if args.grouped_cv:
         messages = [m for corpus in corpora.values() for m in corpus]
@@ -356,8 +357,8 @@ def leave_one_corpus_out(
     unknown = [str(path) for path in targets if path not in corpora]
     if unknown:
         sys.exit(f"not a development corpus (see DEVELOPMENT_CORPORA): {', '.join(unknown)}")
-    policy = "model overrides rules" if args.model_overrides_rules else "rules first, model when no rule"
-    models: dict[Path, Any] = {}
+    policy = policy_name(args)
+    models: dict[Path, TextClassifier] = {}
     summary = []
     for threshold in args.thresholds or [args.threshold]:
         correct = {"rules_only": 0.0, "classifier_only": 0.0, "combined": 0.0}
@@ -382,18 +383,21 @@ def leave_one_corpus_out(
             figures = "  ".join(f"{kind} {result[kind]['accuracy']:.3f}" for kind in correct)
             print(f"  {target.name:34} {scored:5} messages  {figures}  decided by {result['decided_by']}")
         pooled = {kind: count / total for kind, count in correct.items()}
-        print(
-            "  "
-            + f"{'pooled':34} {total:5} messages  "
-            + "  ".join(f"{k} {v:.3f}" for k, v in pooled.items())
-        )
+        figures = "  ".join(f"{kind} {accuracy:.3f}" for kind, accuracy in pooled.items())
+        print(f"  {'pooled':34} {total:5} messages  {figures}")
         summary.append(
             [f"leave-one-corpus-out accuracy, combined at {threshold}", f"{pooled['combined']:.3f}", "", ""]
         )
     common.write_result("routing_leave_one_corpus_out", {"summary": summary})
 
 
-def trained(models: dict[Path, Any], target: Path, texts: Any, labels: Any) -> Any:
+def policy_name(args: argparse.Namespace) -> str:
+    return "model overrides rules" if args.model_overrides_rules else "rules first, model when no rule"
+
+
+def trained(
+    models: dict[Path, TextClassifier], target: Path, texts: Sequence[str], labels: Sequence[str]
+) -> TextClassifier:
     """The classifier that routes `target`, trained on first use (the same for every threshold)."""
     if target not in models:
         models[target] = TextClassifier.train(texts, labels)
